@@ -35,8 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as e:
-            if e.name == name:
-                continue
+            if e.name and (name == e.name or name.startswith(e.name + ".")):
+                continue  # that face is not part of this install
             raise
         module.register(sub)
     return parser

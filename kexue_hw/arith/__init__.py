@@ -219,10 +219,12 @@ def float_to_bits(unit: FloatMitchell, x, *, strict: bool = True) -> np.ndarray:
     if arr.dtype.kind not in "fiu" or arr.dtype == np.bool_:
         raise OperandError(f"{unit.describe()} takes floating-point values, got dtype {arr.dtype}")
     if fmt.name == "fp16":
-        conv = arr.astype(np.float16)
+        with np.errstate(over="ignore"):  # overflow is reported below as "not representable"
+            conv = arr.astype(np.float16)
         bits = conv.view(np.uint16).astype(np.int64)
     else:
-        conv = arr.astype(np.float32)
+        with np.errstate(over="ignore"):
+            conv = arr.astype(np.float32)
         bits = conv.view(np.uint32).astype(np.int64)
         if fmt.name == "bf16":
             low = bits & 0xFFFF

@@ -1,0 +1,371 @@
+"""Error metrics of approximate units, with EvoApproxLib's definitions.
+
+Over all operand pairs of the domain (exhaustive for widths <= 16: ``2**32``
+pairs at 16 bits) or a seeded uniform sample of them:
+
+========  ===================================================================
+``ep``    fraction of pairs whose result differs from the exact one
+``mae``   mean ``|approx - exact|``            (output units)
+``mse``   mean ``(approx - exact)**2``
+``wce``   worst-case ``|approx - exact|``
+``mre``   mean ``|approx - exact| / |exact|``  over pairs with ``exact != 0``
+``wcre``  worst ``|approx - exact| / |exact|`` over the same pairs
+``bias``  mean ``(approx - exact) / exact``    over the same pairs (signed)
+``nmed``  ``mae / max |exact|``
+========  ===================================================================
+
+Relative figures are fractions (0.0379, not 3.79 %). Multiplication: products in
+integer units; division: dividend over the whole domain, divisor non-zero, error
+of the fixed-point quotient (as a real number, ``q / 2**Q``) against the exact
+real quotient. Sums are accumulated per row in float64, exact for every width
+up to 16 bits except the squared sums (relative rounding ~1e-16).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from .arith import kernels_for, unit_params
+from .spec import FloatMitchell, IntUnit, SpecError, Unit
+
+__all__ = ["ErrorMetrics", "error_metrics", "EXHAUSTIVE_MAX_WIDTH", "relative_error_grid"]
+
+#: widths up to this are swept exhaustively by default
+EXHAUSTIVE_MAX_WIDTH = 16
+
+# per-row statistics columns
+_N_ERR, _SUM_ABS, _SUM_SQ, _MAX_ABS, _ARG_ABS, _SUM_REL, _SUM_ABSREL, _N_REL, _REL_MIN, _REL_MAX, _ARG_REL, _MAX_EXACT = (
+    range(12)
+)
+_NCOLS = 12
+
+
+@dataclass
+class ErrorMetrics:
+    """Result of :func:`error_metrics` (field names as in the ``--json`` output)."""
+
+    unit: str
+    op: str
+    width: int
+    signed: bool
+    pairs: int
+    exhaustive: bool
+    seconds: float
+    ep: float
+    mae: float
+    mse: float
+    wce: float
+    mre: float
+    wcre: float
+    bias: float
+    nmed: float
+    rel_min: float  # most negative signed relative error
+    rel_max: float  # most positive signed relative error
+    worst_abs_pair: tuple  # operands (a, b) reaching wce
+    worst_rel_pair: tuple  # operands (a, b) reaching wcre
+    seed: int | None = None
+    params: dict | None = None
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["worst_abs_pair"] = list(self.worst_abs_pair)
+        d["worst_rel_pair"] = list(self.worst_rel_pair)
+        return d
+
+
+@njit(inline="always", cache=True)
+def _pair_error(combine, op_div, ea, eb, x, y, p):
+    """(signed error d, exact magnitude) for operands x, y; d is approx - exact on magnitudes."""
+    ma = -x if x < 0 else x
+    mb = -y if y < 0 else y
+    mag = combine(ea, eb, ma, mb, p)
+    if op_div:
+        exact = ma / mb
+        return mag / 2.0 ** p[2] - exact, exact
+    ex = np.uint64(ma) * np.uint64(mb)
+    if mag >= ex:
+        return float(mag - ex), float(ex)
+    return -float(ex - mag), float(ex)
+
+
+def _init_stats(rows: int) -> np.ndarray:
+    st = np.zeros((rows, _NCOLS))
+    st[:, _REL_MIN] = np.inf
+    st[:, _REL_MAX] = -np.inf
+    st[:, _ARG_ABS] = -1
+    st[:, _ARG_REL] = -1
+    return st
+
+
+@njit(parallel=True, cache=True)
+def _sweep_grid(encode, combine, op_div, avals, bvals, p, st):
+    """Row r of ``st`` gets the statistics of ``avals[r]`` against every value of ``bvals``."""
+    nb = bvals.size
+    enc_b = np.empty(nb, dtype=np.int64)
+    for j in range(nb):
+        y = bvals[j]
+        enc_b[j] = encode(-y if y < 0 else y, p)
+    for r in prange(avals.size):
+        x = avals[r]
+        ea = encode(-x if x < 0 else x, p)
+        best_rel = -1.0
+        for j in range(nb):
+            d, exact = _pair_error(combine, op_div, ea, enc_b[j], x, bvals[j], p)
+            _row_update(st, r, d, exact, j)
+            if exact != 0.0:
+                ar = abs(d) / exact
+                if ar > best_rel:
+                    best_rel = ar
+                    st[r, _ARG_REL] = j
+
+
+@njit(parallel=True, cache=True)
+def _sweep_pairs(encode, combine, op_div, avals, bvals, p, st, chunk):
+    """Pairs ``(avals[i], bvals[i])``; row ``i // chunk`` of ``st`` accumulates them."""
+    for r in prange(st.shape[0]):
+        best_rel = -1.0
+        for i in range(r * chunk, min((r + 1) * chunk, avals.size)):
+            x = avals[i]
+            y = bvals[i]
+            ea = encode(-x if x < 0 else x, p)
+            eb = encode(-y if y < 0 else y, p)
+            d, exact = _pair_error(combine, op_div, ea, eb, x, y, p)
+            _row_update(st, r, d, exact, i)
+            if exact != 0.0:
+                ar = abs(d) / exact
+                if ar > best_rel:
+                    best_rel = ar
+                    st[r, _ARG_REL] = i
+
+
+@njit(inline="always", cache=True)
+def _row_update(st, r, d, exact, j):
+    if d != 0.0:
+        st[r, _N_ERR] += 1.0
+    ad = abs(d)
+    st[r, _SUM_ABS] += ad
+    st[r, _SUM_SQ] += ad * ad
+    if ad > st[r, _MAX_ABS]:
+        st[r, _MAX_ABS] = ad
+        st[r, _ARG_ABS] = j
+    if exact != 0.0:
+        rel = d / exact
+        st[r, _SUM_REL] += rel
+        st[r, _SUM_ABSREL] += abs(rel)
+        st[r, _N_REL] += 1.0
+        if rel < st[r, _REL_MIN]:
+            st[r, _REL_MIN] = rel
+        if rel > st[r, _REL_MAX]:
+            st[r, _REL_MAX] = rel
+    if exact > st[r, _MAX_EXACT]:
+        st[r, _MAX_EXACT] = exact
+
+
+def _domain(unit: IntUnit, divisor: bool = False) -> np.ndarray:
+    vals = np.arange(unit.min_value, unit.max_value + 1, dtype=np.int64)
+    return vals[vals != 0] if divisor else vals
+
+
+def _sample(unit: IntUnit, n: int, rng: np.random.Generator, divisor: bool) -> np.ndarray:
+    vals = rng.integers(unit.min_value, unit.max_value + 1, size=n, dtype=np.int64)
+    if divisor:
+        while np.any(vals == 0):
+            z = vals == 0
+            vals[z] = rng.integers(unit.min_value, unit.max_value + 1, size=int(z.sum()), dtype=np.int64)
+    return vals
+
+
+def _progress(total: int, enabled: bool, label: str):
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    prog = Progress(
+        TextColumn(label), BarColumn(), TextColumn("{task.percentage:>5.1f}%"), TimeElapsedColumn(), TimeRemainingColumn()
+    )
+    prog.start()
+    prog.add_task(label, total=total)
+    return prog
+
+
+def error_metrics(
+    unit: Unit,
+    op: str = "mul",
+    *,
+    exhaustive: bool | None = None,
+    samples: int = 1_000_000,
+    seed: int = 0,
+    progress: bool = False,
+) -> ErrorMetrics:
+    """Error metrics of ``unit`` for ``op`` (``mul`` or ``div``).
+
+    ``exhaustive=None`` sweeps every pair when ``width <= 16`` and otherwise
+    draws ``samples`` uniform pairs with ``numpy.random.default_rng(seed)``.
+    ``seconds`` is the sweep time without JIT compilation (a warm-up call on a
+    tiny domain compiles first).
+    """
+    if isinstance(unit, FloatMitchell):
+        return _float_metrics(unit, op, samples=samples, seed=seed)
+    if not isinstance(unit, IntUnit):
+        raise SpecError(f"not a unit spec: {unit!r}")
+    encode, combine = kernels_for(unit, op)
+    p = unit_params(unit, op)
+    op_div = op == "div"
+    if exhaustive is None:
+        exhaustive = unit.width <= EXHAUSTIVE_MAX_WIDTH
+    if exhaustive and unit.width > 20:
+        raise SpecError(f"an exhaustive sweep of {unit.width}-bit operands (4**{unit.width} pairs) is out of reach")
+    if not exhaustive and samples < 1:
+        raise SpecError(f"samples must be positive, got {samples}")
+
+    # compile outside the timed region
+    tiny = np.array([1, 2, 3], dtype=np.int64)
+    _sweep_grid(encode, combine, op_div, tiny, tiny, p, _init_stats(3))
+    _sweep_pairs(encode, combine, op_div, tiny, tiny, p, _init_stats(1), 3)
+
+    t0 = time.perf_counter()
+    if exhaustive:
+        avals = _domain(unit)
+        bvals = _domain(unit, divisor=op_div)
+        st = _init_stats(avals.size)
+        block = max(1, min(avals.size, 4096))
+        bar = _progress(avals.size, progress, f"{unit.describe()} {op}")
+        try:
+            for start in range(0, avals.size, block):
+                stop = min(start + block, avals.size)
+                _sweep_grid(encode, combine, op_div, avals[start:stop], bvals, p, st[start:stop])
+                if bar is not None:
+                    bar.update(bar.task_ids[0], advance=stop - start)
+        finally:
+            if bar is not None:
+                bar.stop()
+        pairs = avals.size * bvals.size
+
+        def pair_of(row: int, col: int) -> tuple:
+            return (int(avals[row]), int(bvals[col]))
+
+    else:
+        rng = np.random.default_rng(seed)
+        avals = _sample(unit, samples, rng, divisor=False)
+        bvals = _sample(unit, samples, rng, divisor=op_div)
+        chunk = 4096
+        st = _init_stats(math.ceil(samples / chunk))
+        _sweep_pairs(encode, combine, op_div, avals, bvals, p, st, chunk)
+        pairs = samples
+
+        def pair_of(row: int, col: int) -> tuple:
+            return (int(avals[col]), int(bvals[col]))
+
+    seconds = time.perf_counter() - t0
+    return _summarize(unit, op, st, pairs, exhaustive, seconds, pair_of, None if exhaustive else seed)
+
+
+def _summarize(unit, op, st, pairs, exhaustive, seconds, pair_of, seed) -> ErrorMetrics:
+    n_rel = st[:, _N_REL].sum()
+    sum_abs = math.fsum(st[:, _SUM_ABS])
+    r_abs = int(np.argmax(st[:, _MAX_ABS]))
+    rel_min = float(st[:, _REL_MIN].min()) if n_rel else 0.0
+    rel_max = float(st[:, _REL_MAX].max()) if n_rel else 0.0
+    row_wcre = np.maximum(-st[:, _REL_MIN], st[:, _REL_MAX])
+    r_rel = int(np.argmax(row_wcre))
+    max_exact = float(st[:, _MAX_EXACT].max())
+    mae = sum_abs / pairs
+    return ErrorMetrics(
+        unit=unit.family,
+        op=op,
+        width=unit.width,
+        signed=bool(getattr(unit, "signed", True)),
+        pairs=int(pairs),
+        exhaustive=bool(exhaustive),
+        seconds=round(seconds, 4),
+        ep=float(st[:, _N_ERR].sum() / pairs),
+        mae=mae,
+        mse=math.fsum(st[:, _SUM_SQ]) / pairs,
+        wce=float(st[r_abs, _MAX_ABS]),
+        mre=float(math.fsum(st[:, _SUM_ABSREL]) / n_rel) if n_rel else 0.0,
+        wcre=max(-rel_min, rel_max, 0.0),
+        bias=float(math.fsum(st[:, _SUM_REL]) / n_rel) if n_rel else 0.0,
+        nmed=mae / max_exact if max_exact else 0.0,
+        rel_min=rel_min,
+        rel_max=rel_max,
+        worst_abs_pair=pair_of(r_abs, int(st[r_abs, _ARG_ABS])) if st[r_abs, _ARG_ABS] >= 0 else (),
+        worst_rel_pair=pair_of(r_rel, int(st[r_rel, _ARG_REL])) if st[r_rel, _ARG_REL] >= 0 else (),
+        seed=seed,
+        params=unit.params(),
+    )
+
+
+def _float_metrics(unit: FloatMitchell, op: str, *, samples: int, seed: int) -> ErrorMetrics:
+    """Sampled relative-error metrics of a float unit over normal operands in [2**-8, 2**8)."""
+    from .arith import div, mul
+
+    if op not in ("mul", "div"):
+        raise SpecError(f"op must be 'mul' or 'div', got {op!r}")
+    rng = np.random.default_rng(seed)
+    dtype = np.float16 if unit.fmt == "fp16" else np.float32
+    t0 = time.perf_counter()
+    a = np.exp2(rng.uniform(-8, 8, samples)).astype(dtype)
+    b = np.exp2(rng.uniform(-8, 8, samples)).astype(dtype)
+    if unit.fmt == "bf16":
+        from .arith import round_to_bf16
+
+        a, b = round_to_bf16(a), round_to_bf16(b)
+    approx = (mul if op == "mul" else div)(unit, a, b).astype(np.float64)
+    exact = a.astype(np.float64) * b if op == "mul" else a.astype(np.float64) / b
+    d = approx - exact
+    rel = d / exact
+    seconds = time.perf_counter() - t0
+    i_abs, i_rel = int(np.argmax(np.abs(d))), int(np.argmax(np.abs(rel)))
+    mae = float(np.abs(d).mean())
+    return ErrorMetrics(
+        unit=unit.family,
+        op=op,
+        width=unit.width,
+        signed=True,
+        pairs=samples,
+        exhaustive=False,
+        seconds=round(seconds, 4),
+        ep=float(np.count_nonzero(d) / samples),
+        mae=mae,
+        mse=float((d * d).mean()),
+        wce=float(np.abs(d).max()),
+        mre=float(np.abs(rel).mean()),
+        wcre=float(np.abs(rel).max()),
+        bias=float(rel.mean()),
+        nmed=mae / float(np.abs(exact).max()),
+        rel_min=float(rel.min()),
+        rel_max=float(rel.max()),
+        worst_abs_pair=(float(a[i_abs]), float(b[i_abs])),
+        worst_rel_pair=(float(a[i_rel]), float(b[i_rel])),
+        seed=seed,
+        params=unit.params(),
+    )
+
+
+def relative_error_grid(unit: IntUnit, op: str = "mul", size: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signed relative error on a ``size x size`` grid of operands spread over the domain (for plots).
+
+    Returns ``(a_values, b_values, rel)`` with ``rel[i, j]`` the error of
+    ``a_values[i] op b_values[j]`` (NaN where the exact result is 0).
+    """
+    from .arith import div, mul
+
+    lo = 1 if not unit.signed else unit.min_value
+    vals = np.unique(np.linspace(lo, unit.max_value, min(size, unit.max_value - lo + 1)).round().astype(np.int64))
+    a = vals[:, None]
+    b = vals[None, :]
+    if op == "mul":
+        approx = mul(unit, a, b).astype(np.float64)
+        exact = (a * b).astype(np.float64)
+    else:
+        b = np.where(b == 0, 1, b)
+        approx = div(unit, a, b).astype(np.float64) / 2.0**unit.quotient_frac_bits
+        exact = a / b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(exact != 0, (approx - exact) / exact, np.nan)
+    return vals, np.where(vals == 0, 1, vals) if op == "div" else vals, rel

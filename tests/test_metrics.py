@@ -1,0 +1,98 @@
+"""Published and derived error figures, reproduced by the metrics engine."""
+
+import json
+
+import numpy as np
+import pytest
+
+from kexue_hw import ILM, MBM, Exact, FloatMitchell, Mitchell
+from kexue_hw.arith import mul
+from kexue_hw.cli import main
+from kexue_hw.metrics import error_metrics
+
+
+def test_mitchell_8bit_exhaustive_figures():
+    m = error_metrics(Mitchell(8))
+    assert m.exhaustive and m.pairs == 65536
+    assert m.ep == pytest.approx(0.9309, abs=5e-5)
+    assert m.mae == pytest.approx(606.4, abs=0.05)
+    assert m.wce == 4096
+    assert m.mre == pytest.approx(0.03788, abs=5e-6)
+    assert m.wcre == pytest.approx(1 / 9, rel=1e-12)
+    assert m.bias == pytest.approx(-0.03788, abs=5e-6)
+    assert m.rel_max == 0.0  # the error is never positive
+    assert m.worst_abs_pair == (192, 192) and m.worst_rel_pair == (3, 3)
+    assert m.nmed == pytest.approx(m.mae / (255 * 255))
+
+
+def test_metrics_match_a_numpy_brute_force():
+    unit = Mitchell(7, signed=True, frac_bits=3)
+    v = np.arange(-64, 64)
+    a, b = v[:, None], v[None, :]
+    err = (mul(unit, a, b) - a * b).astype(float)
+    ex = (a * b).astype(float)
+    nz = ex != 0
+    rel = err[nz] / ex[nz]
+    m = error_metrics(unit)
+    assert m.ep == pytest.approx(np.count_nonzero(err) / err.size)
+    assert m.mae == pytest.approx(np.abs(err).mean())
+    assert m.mse == pytest.approx((err**2).mean())
+    assert m.wce == np.abs(err).max()
+    assert m.mre == pytest.approx(np.abs(rel).mean())
+    assert m.bias == pytest.approx(rel.mean())
+    assert m.wcre == pytest.approx(np.abs(rel).max())
+
+
+@pytest.mark.parametrize("width", [8, 12])
+def test_mitchell_division_error_in_zero_to_one_eighth(width):
+    m = error_metrics(Mitchell(width), "div")
+    assert m.pairs == (1 << width) * ((1 << width) - 1)
+    assert m.rel_min >= 0.0
+    assert m.rel_max <= 0.125 + 1e-12
+    assert m.bias == pytest.approx(0.041, abs=0.001)
+
+
+@pytest.mark.parametrize("corrections,mre", [(0, 0.089131), (1, 0.008337), (2, 0.000708), (3, 0.000048)])
+def test_ilm_8bit_mre(corrections, mre):
+    assert error_metrics(ILM(8, corrections=corrections)).mre == pytest.approx(mre, abs=5e-7)
+
+
+def test_mbm_16bit_sampled():
+    m = error_metrics(MBM(16), exhaustive=False, samples=400_000, seed=1)
+    assert m.bias == pytest.approx(-0.0009, abs=0.0003)
+    assert m.mre == pytest.approx(0.0258, abs=0.0004)
+    assert m.wcre == pytest.approx(0.078, abs=0.002)
+
+
+def test_exact_unit_has_no_error_and_sampling_is_seeded():
+    m = error_metrics(Exact(24), exhaustive=False, samples=10_000, seed=3)
+    assert m.ep == 0 and m.mae == 0 and m.wcre == 0
+    a = error_metrics(Mitchell(24), exhaustive=False, samples=10_000, seed=3)
+    b = error_metrics(Mitchell(24), exhaustive=False, samples=10_000, seed=3)
+    assert a.mae == b.mae and a.rel_min >= -1 / 9 - 1e-12 and a.rel_max <= 0
+
+
+def test_float_metrics_are_mitchell_like():
+    m = error_metrics(FloatMitchell("fp32"), samples=50_000)
+    assert -1 / 9 - 1e-6 <= m.rel_min and m.rel_max <= 1e-7
+    assert m.mre == pytest.approx(0.0379, abs=0.002)
+
+
+def test_cli_error_json(capsys):
+    assert main(["error", "mitchell", "--op", "mul", "--width", "8", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    for key in "unit op width signed pairs exhaustive seconds ep mae mse wce mre wcre bias nmed".split():
+        assert key in d
+    assert d["wce"] == 4096 and round(d["mre"], 5) == 0.03788
+
+
+def test_cli_mul_div_and_errors(capsys, tmp_path):
+    assert main(["mul", "3", "3", "--width", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "approx    8" in out and "exact     9" in out
+    assert main(["div", "7", "0", "--width", "8"]) == 2
+    assert "divisor" in capsys.readouterr().err
+    assert main(["mul", "300", "2", "--width", "8"]) == 2
+    png = tmp_path / "heat.png"
+    assert main(["error", "mitchell", "--width", "6", "--plot", str(png)]) == 0
+    assert png.stat().st_size > 1000
