@@ -40,6 +40,13 @@ def register(sub) -> None:
     add_unit_args(p)
     p.add_argument("--samples", type=int, default=None, help="sample S random pairs instead of the exhaustive sweep")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--exhaustive", action="store_true", help="every pair, even above 16 bits (Mitchell mul: analytic)")
+    p.add_argument(
+        "--method",
+        choices=["auto", "brute", "analytic"],
+        default="auto",
+        help="exhaustive path: brute force, or closed-form sums (Mitchell mul; auto picks it)",
+    )
     p.add_argument("--plot", metavar="FILE.png", default=None, help="draw the relative-error heat map")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_error)
@@ -58,10 +65,14 @@ def cmd_error(args) -> int:
     from .metrics import error_metrics
 
     unit = unit_from_args(args)
-    sampled = args.samples is not None or isinstance(unit, FloatMitchell)
+    if args.exhaustive and args.samples is not None:
+        raise ValueError("--exhaustive and --samples exclude each other")
+    exhaustive = True if args.exhaustive else (False if args.samples is not None else None)
     samples = args.samples if args.samples is not None else 1_000_000
     quiet = args.json or not sys.stderr.isatty()
-    m = error_metrics(unit, args.op, exhaustive=not sampled, samples=samples, seed=args.seed, progress=not quiet)
+    m = error_metrics(
+        unit, args.op, exhaustive=exhaustive, samples=samples, seed=args.seed, progress=not quiet, method=args.method
+    )
     if args.plot:
         from .plots import plot_error_heatmap
 

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numba import njit, prange
 
-from .arith import kernels_for, unit_params
+from .arith import dispatch, unit_params
 from .spec import FloatMitchell, IntUnit, SpecError, Unit
 
 __all__ = ["ErrorMetrics", "error_metrics", "EXHAUSTIVE_MAX_WIDTH", "relative_error_grid"]
@@ -79,11 +79,11 @@ class ErrorMetrics:
 
 
 @njit(inline="always", cache=True)
-def _pair_error(combine, op_div, ea, eb, x, y, p):
+def _pair_error(code, op_div, ea, eb, x, y, p):
     """(signed error d, exact magnitude) for operands x, y; d is approx - exact on magnitudes."""
     ma = -x if x < 0 else x
     mb = -y if y < 0 else y
-    mag = combine(ea, eb, ma, mb, p)
+    mag = dispatch.combine(code, ea, eb, ma, mb, p)
     if op_div:
         exact = ma / mb
         return mag / 2.0 ** p[2] - exact, exact
@@ -103,19 +103,19 @@ def _init_stats(rows: int) -> np.ndarray:
 
 
 @njit(parallel=True, cache=True)
-def _sweep_grid(encode, combine, op_div, avals, bvals, p, st):
+def _sweep_grid(code, op_div, avals, bvals, p, st):
     """Row r of ``st`` gets the statistics of ``avals[r]`` against every value of ``bvals``."""
     nb = bvals.size
     enc_b = np.empty(nb, dtype=np.int64)
     for j in range(nb):
         y = bvals[j]
-        enc_b[j] = encode(-y if y < 0 else y, p)
+        enc_b[j] = dispatch.encode(code, -y if y < 0 else y, p)
     for r in prange(avals.size):
         x = avals[r]
-        ea = encode(-x if x < 0 else x, p)
+        ea = dispatch.encode(code, -x if x < 0 else x, p)
         best_rel = -1.0
         for j in range(nb):
-            d, exact = _pair_error(combine, op_div, ea, enc_b[j], x, bvals[j], p)
+            d, exact = _pair_error(code, op_div, ea, enc_b[j], x, bvals[j], p)
             _row_update(st, r, d, exact, j)
             if exact != 0.0:
                 ar = abs(d) / exact
@@ -125,16 +125,16 @@ def _sweep_grid(encode, combine, op_div, avals, bvals, p, st):
 
 
 @njit(parallel=True, cache=True)
-def _sweep_pairs(encode, combine, op_div, avals, bvals, p, st, chunk):
+def _sweep_pairs(code, op_div, avals, bvals, p, st, chunk):
     """Pairs ``(avals[i], bvals[i])``; row ``i // chunk`` of ``st`` accumulates them."""
     for r in prange(st.shape[0]):
         best_rel = -1.0
         for i in range(r * chunk, min((r + 1) * chunk, avals.size)):
             x = avals[i]
             y = bvals[i]
-            ea = encode(-x if x < 0 else x, p)
-            eb = encode(-y if y < 0 else y, p)
-            d, exact = _pair_error(combine, op_div, ea, eb, x, y, p)
+            ea = dispatch.encode(code, -x if x < 0 else x, p)
+            eb = dispatch.encode(code, -y if y < 0 else y, p)
+            d, exact = _pair_error(code, op_div, ea, eb, x, y, p)
             _row_update(st, r, d, exact, i)
             if exact != 0.0:
                 ar = abs(d) / exact
@@ -201,32 +201,47 @@ def error_metrics(
     samples: int = 1_000_000,
     seed: int = 0,
     progress: bool = False,
+    method: str = "auto",
 ) -> ErrorMetrics:
     """Error metrics of ``unit`` for ``op`` (``mul`` or ``div``).
 
-    ``exhaustive=None`` sweeps every pair when ``width <= 16`` and otherwise
-    draws ``samples`` uniform pairs with ``numpy.random.default_rng(seed)``.
-    ``seconds`` is the sweep time without JIT compilation (a warm-up call on a
-    tiny domain compiles first).
+    ``exhaustive=None`` covers every pair when that is cheap (``width <= 16``, or
+    the Mitchell multiplier up to 24 bits) and otherwise draws ``samples``
+    uniform pairs with ``numpy.random.default_rng(seed)``.
+
+    ``method``: ``"brute"`` visits every pair; ``"analytic"`` (Mitchell
+    multiplication only, any width) sums closed forms per operand instead
+    (:mod:`kexue_hw.metrics_analytic`, proven equal to the brute force at every
+    width up to 16); ``"auto"`` takes the analytic path where it applies.
+    ``seconds`` excludes JIT compilation (a warm-up on a tiny domain runs first).
     """
+    if method not in ("auto", "brute", "analytic"):
+        raise SpecError(f"method must be 'auto', 'brute' or 'analytic', got {method!r}")
     if isinstance(unit, FloatMitchell):
         return _float_metrics(unit, op, samples=samples, seed=seed)
     if not isinstance(unit, IntUnit):
         raise SpecError(f"not a unit spec: {unit!r}")
-    encode, combine = kernels_for(unit, op)
-    p = unit_params(unit, op)
-    op_div = op == "div"
+    code = dispatch.op_code(unit, op)
+    analytic_ok = code == dispatch.MITCHELL_MUL
+    if method == "analytic" and not analytic_ok:
+        raise SpecError("the analytic path covers Mitchell multiplication only")
     if exhaustive is None:
-        exhaustive = unit.width <= EXHAUSTIVE_MAX_WIDTH
+        exhaustive = unit.width <= EXHAUSTIVE_MAX_WIDTH or (analytic_ok and method != "brute" and unit.width <= 24)
+    if exhaustive and analytic_ok and method != "brute":
+        from .metrics_analytic import analytic_error_metrics
+
+        return analytic_error_metrics(unit, progress=progress)
     if exhaustive and unit.width > 20:
         raise SpecError(f"an exhaustive sweep of {unit.width}-bit operands (4**{unit.width} pairs) is out of reach")
     if not exhaustive and samples < 1:
         raise SpecError(f"samples must be positive, got {samples}")
+    p = unit_params(unit, op)
+    op_div = op == "div"
 
     # compile outside the timed region
     tiny = np.array([1, 2, 3], dtype=np.int64)
-    _sweep_grid(encode, combine, op_div, tiny, tiny, p, _init_stats(3))
-    _sweep_pairs(encode, combine, op_div, tiny, tiny, p, _init_stats(1), 3)
+    _sweep_grid(code, op_div, tiny, tiny, p, _init_stats(3))
+    _sweep_pairs(code, op_div, tiny, tiny, p, _init_stats(1), 3)
 
     t0 = time.perf_counter()
     if exhaustive:
@@ -238,7 +253,7 @@ def error_metrics(
         try:
             for start in range(0, avals.size, block):
                 stop = min(start + block, avals.size)
-                _sweep_grid(encode, combine, op_div, avals[start:stop], bvals, p, st[start:stop])
+                _sweep_grid(code, op_div, avals[start:stop], bvals, p, st[start:stop])
                 if bar is not None:
                     bar.update(bar.task_ids[0], advance=stop - start)
         finally:
@@ -255,7 +270,7 @@ def error_metrics(
         bvals = _sample(unit, samples, rng, divisor=op_div)
         chunk = 4096
         st = _init_stats(math.ceil(samples / chunk))
-        _sweep_pairs(encode, combine, op_div, avals, bvals, p, st, chunk)
+        _sweep_pairs(code, op_div, avals, bvals, p, st, chunk)
         pairs = samples
 
         def pair_of(row: int, col: int) -> tuple:

@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..spec import ILM, MBM, Exact, FloatMitchell, IntUnit, Mitchell, SpecError, Unit
-from . import floating, ilm, mitchell
+from . import dispatch, floating, ilm, mitchell
 from ._bits import U64
 
 __all__ = [
@@ -78,14 +78,14 @@ def unit_params(unit: IntUnit, op: str = "mul") -> tuple:
 
 
 @njit(parallel=True, cache=True)
-def _int_apply(encode, combine, a, b, p, out):
+def _int_apply(code, a, b, p, out):
     """Sign-magnitude elementwise op over flat int64 arrays; writes two's complement uint64."""
     for i in prange(a.size):
         x = a[i]
         y = b[i]
         ma = -x if x < 0 else x
         mb = -y if y < 0 else y
-        mag = combine(encode(ma, p), encode(mb, p), ma, mb, p)
+        mag = dispatch.combine(code, dispatch.encode(code, ma, p), dispatch.encode(code, mb, p), ma, mb, p)
         if (x < 0) != (y < 0):
             out[i] = U64(0) - mag
         else:
@@ -139,10 +139,10 @@ def _finish_int(unit: IntUnit, raw: np.ndarray, shape, scalar: bool, unsigned_bi
 
 def _int_op(unit: IntUnit, op: str, a, b):
     a2, b2 = _int_operands(unit, a, b)
-    encode, combine = kernels_for(unit, op)
+    code = dispatch.op_code(unit, op)
     p = unit_params(unit, op)
     out = np.empty(a2.size, dtype=np.uint64)
-    _int_apply(encode, combine, np.ascontiguousarray(a2).ravel(), np.ascontiguousarray(b2).ravel(), p, out)
+    _int_apply(code, np.ascontiguousarray(a2).ravel(), np.ascontiguousarray(b2).ravel(), p, out)
     return out, a2.shape
 
 
