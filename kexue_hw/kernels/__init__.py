@@ -1,0 +1,45 @@
+"""Kernels on approximate units: Taylor softmax and Performer (FAVOR+) attention.
+
+Torch-free parts import eagerly; the torch ones load on first attribute access
+so ``import kexue_hw.kernels`` works without torch.
+
+* :func:`taylor_minimum`, :class:`TaylorSoftmaxFixed` (numpy golden model)
+* :func:`taylor_softmax`, :class:`TaylorSoftmax` (torch)
+* :func:`performer_attention`, :class:`PerformerAttention`, :func:`softmax_attention`,
+  :func:`random_features` (torch)
+* :func:`performer_attention_fixed` (numpy, products on ``kexue_hw.arith.mul``)
+* :mod:`.softmax_rtl` (Amaranth streaming unit; imports amaranth)
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .taylor_fixed import TaylorSoftmaxFixed
+from .taylor_minimum import check_order, taylor_coefficients, taylor_exp, taylor_minimum
+
+_LAZY = {
+    "taylor_softmax": ".taylor_torch",
+    "TaylorSoftmax": ".taylor_torch",
+    "performer_attention": ".performer",
+    "PerformerAttention": ".performer",
+    "softmax_attention": ".performer",
+    "random_features": ".performer",
+    "favor_features": ".performer",
+    "performer_attention_fixed": ".performer_fixed",
+}
+
+__all__ = [
+    "TaylorSoftmaxFixed",
+    "check_order",
+    "taylor_coefficients",
+    "taylor_exp",
+    "taylor_minimum",
+    *_LAZY,
+]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
