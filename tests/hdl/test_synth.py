@@ -1,0 +1,24 @@
+"""Yosys + nextpnr flow on iCE40: the 8-bit Mitchell multiplier is smaller than the exact one."""
+
+import pytest
+
+from kexue_hw import Exact, Mitchell
+from kexue_hw.hdl import synth
+
+from hdl_tools import requires_nextpnr
+
+pytestmark = [requires_nextpnr, pytest.mark.slow]
+
+
+def test_mitchell_8bit_ice40_cheaper_than_exact():
+    row = synth.compare_with_exact(Mitchell(8), "mul", 0, "ice40")
+    assert row["luts"] > 0 and row["exact_luts"] > 0 and 0 < row["fmax_mhz"] < 1000
+    assert row["lut_ratio"] < 0.8
+    assert row["ffs"] >= 32  # the harness registers a, b and p
+
+
+def test_unknown_target_is_rejected():
+    from kexue_hw import SpecError
+
+    with pytest.raises(SpecError, match="xilinx"):
+        synth.synthesize(Exact(8), target="xilinx")
