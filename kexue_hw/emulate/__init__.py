@@ -1,0 +1,64 @@
+"""Torch emulation: run PyTorch / Hugging Face models with every product on a kexue-hw unit.
+
+* :func:`approx_matmul` the kernel (``torch.ops.kexue_hw.approx_bmm``): products on
+  the unit, bit-exact with :func:`kexue_hw.arith.mul`, exact accumulation.
+* :func:`quantize_` (alias :func:`emulate_`) module swap: ``nn.Linear``/``nn.Conv*``.
+* :class:`EmulationMode` function mode: linear, matmul/@, bmm, baddbmm, addmm,
+  scaled_dot_product_attention, conv, and optionally elementwise ``*``.
+* :class:`EmulationConfig` one dataclass for both; :func:`track` coverage counters.
+
+Attributes load lazily, so ``import kexue_hw.emulate.cli`` (the CLI hook) does
+not import torch; the core ``kexue_hw`` package never does.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "approx_matmul": "ops",
+    "approx_bmm": "ops",
+    "check_operands": "ops",
+    "EmulationConfig": "config",
+    "EmulationMode": "mode",
+    "quantize_": "modules",
+    "emulate_": "modules",
+    "calibrate": "modules",
+    "summary": "modules",
+    "ApproxLinear": "modules",
+    "ApproxConv": "modules",
+    "track": "coverage",
+    "Coverage": "coverage",
+    "emulated_matmul": "functional",
+    "emulated_linear": "functional",
+    "emulated_conv1d": "functional",
+    "emulated_conv2d": "functional",
+    "emulated_sdpa": "functional",
+    "emulated_mul": "functional",
+    "exact_region": "functional",
+    "quantize_symmetric": "quant",
+    "symmetric_scale": "quant",
+    "dequantize_product": "quant",
+    "round_to_format": "units",
+    "unit_key": "units",
+    "unit_from_key": "units",
+    "lut_matmul": "baseline",
+}
+
+__all__ = sorted(_EXPORTS) + ["OperandError"]
+
+
+def __getattr__(name: str):
+    if name == "OperandError":
+        from ..arith import OperandError
+
+        return OperandError
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,120 @@
+"""Matrix-product throughput: native fp32 matmul, our kernels, and the lookup-table baseline.
+
+Methods and shapes run interleaved round-robin (so background load hits them
+alike); each figure is the best time, in GMAC/s = M*K*N / seconds / 1e9.
+
+* ``native_fp32``: ``torch.matmul`` on float32.
+* ``mitchell_int8``: :func:`approx_matmul` on int8 tensors with ``Mitchell(8, signed=True)``,
+  end to end (range check, both operands' log encodings, kernel, int64 result).
+* ``float_mitchell_fp32``: :func:`approx_matmul` on float32 with ``FloatMitchell('fp32')``.
+* ``lut_baseline``: 256 x 256 product-table gather (Numba), same int8 operands.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import torch
+
+from ..spec import FloatMitchell, Mitchell
+from .baseline import lut_matmul
+from .ops import approx_matmul
+
+DEFAULT_SHAPES = ((128, 768, 768), (128, 768, 3072), (128, 3072, 768))
+
+
+def use_threads(threads: int | None = None) -> int:
+    """Set torch and Numba to ``threads`` (default: all cores); returns the count."""
+    import numba
+
+    threads = threads or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    return threads
+
+
+def _methods(shape, names=None) -> dict:
+    m, k, n = shape
+    gen = torch.Generator().manual_seed(0)
+    af, bf = torch.randn(m, k, generator=gen), torch.randn(k, n, generator=gen)
+    ai = torch.randint(-128, 128, (m, k), generator=gen, dtype=torch.int8)
+    bi = torch.randint(-128, 128, (k, n), generator=gen, dtype=torch.int8)
+    s8, f32 = Mitchell(8, signed=True), FloatMitchell("fp32")
+    table = {
+        "native_fp32": lambda: torch.matmul(af, bf),
+        "mitchell_int8": lambda: approx_matmul(ai, bi, s8),
+        "float_mitchell_fp32": lambda: approx_matmul(af, bf, f32),
+        "lut_baseline": lambda: lut_matmul(ai, bi, s8),
+    }
+    if names:
+        table = {name: fn for name, fn in table.items() if name in names}
+    if "lut_baseline" in table and "mitchell_int8" in table:
+        if not torch.equal(lut_matmul(ai, bi, s8), approx_matmul(ai, bi, s8)):
+            raise AssertionError("lookup-table baseline and kernel disagree")
+    return table
+
+
+def measure_shapes(
+    shapes, reps: int = 15, methods: tuple[str, ...] | None = None, min_time: float = 0.0
+) -> list[dict]:
+    """GMAC/s of each method on each ``(M, K, N)`` shape, and the ratios the issue asks for.
+
+    Every round runs every method on every shape once (so a burst of background
+    load hits all of them); at least ``reps`` rounds, more until every (shape,
+    method) has run ``min_time`` seconds in total (at most 500). Best time counts.
+    """
+    tables = {tuple(shape): _methods(tuple(shape), methods) for shape in shapes}
+    for table in tables.values():  # warm-up: JIT, caches
+        for fn in table.values():
+            fn()
+    best = {(shape, name): float("inf") for shape, table in tables.items() for name in table}
+    spent = dict.fromkeys(best, 0.0)
+    rounds = 0
+    while rounds < reps or (min(spent.values()) < min_time and rounds < 500):
+        for shape, table in tables.items():
+            for name, fn in table.items():
+                t0 = time.perf_counter()
+                fn()
+                elapsed = time.perf_counter() - t0
+                best[shape, name] = min(best[shape, name], elapsed)
+                spent[shape, name] += elapsed
+        rounds += 1
+    return [_row(shape, {name: best[shape, name] for name in table}, rounds) for shape, table in tables.items()]
+
+
+def measure_matmul(shape, reps: int = 7, methods: tuple[str, ...] | None = None, min_time: float = 0.0) -> dict:
+    """:func:`measure_shapes` for one shape."""
+    return measure_shapes([shape], reps, methods, min_time)[0]
+
+
+def _row(shape, best: dict, rounds: int) -> dict:
+    m, k, n = shape
+    row: dict = {"shape": f"{m}x{k}x{n}", "rounds": rounds}
+    for name, seconds in best.items():
+        row[f"{name}_gmacs"] = round(m * k * n / max(seconds, 1e-9) / 1e9, 4)
+    for key, (x, y) in {
+        "mitchell_over_native": ("mitchell_int8", "native_fp32"),
+        "mitchell_over_lut": ("mitchell_int8", "lut_baseline"),
+        "float_mitchell_over_native": ("float_mitchell_fp32", "native_fp32"),
+        "lut_over_native": ("lut_baseline", "native_fp32"),
+    }.items():
+        if x in best and y in best:
+            row[key] = round(best[y] / best[x], 4)
+    return row
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """The benchmark rows as a Markdown table (GMAC/s and ratios)."""
+    lines = [
+        "| shape MxKxN | native fp32 | Mitchell int8 | FloatMitchell fp32 | LUT baseline "
+        "| Mitchell / native | Mitchell / LUT |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['shape']} | {r['native_fp32_gmacs']:.1f} | {r['mitchell_int8_gmacs']:.1f} | "
+            f"{r['float_mitchell_fp32_gmacs']:.1f} | {r['lut_baseline_gmacs']:.1f} | "
+            f"{r['mitchell_over_native']:.3f} (1/{1 / r['mitchell_over_native']:.1f}) | {r['mitchell_over_lut']:.1f}x |"
+        )
+    return "\n".join(lines)
