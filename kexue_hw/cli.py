@@ -43,7 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import os
+
     from .spec import SpecError
+
+    # torch and Numba keep separate OpenMP thread pools; spin-waiting between them
+    # slows emulated models several-fold (benchmarks/emulate.md). Set before torch loads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -67,7 +67,9 @@ def arithmetic_section(outdir: Path, quick: bool, log) -> str:
     parts = ["## Error metrics\n"]
     parts.append(
         "EvoApproxLib definitions (see `kexue_hw.metrics`): relative figures are fractions; "
-        "`mre`, `wcre`, `bias` over pairs with a non-zero exact result; `nmed = mae / max|exact|`.\n"
+        "`mre`, `wcre`, `bias` over pairs with a non-zero exact result; `nmed = mae / max|exact|`. "
+        "Mitchell multiplication rows use the closed-form exhaustive path (`kexue_hw.metrics_analytic`, "
+        "proven equal to the brute-force sweep), hence their near-zero time.\n"
     )
     for width in (8, 16):
         exhaustive = not (quick and width > 8)
@@ -85,7 +87,8 @@ def arithmetic_section(outdir: Path, quick: bool, log) -> str:
         log(f"metrics {unit.describe()}")
         rows.append((unit.describe(), error_metrics(unit, "mul", samples=200_000)))
     parts.append(
-        "\n### Float units (sampled: normal operands with log2 uniform in [-8, 8))\n\n" + metrics_table(rows)
+        "\n### Float units (sampled: normal operands, log2 uniform in [-8, 8), fp16 in [-6, 6))\n\n"
+        + metrics_table(rows)
     )
 
     parts.append("\n## Relative-error landscapes\n\nBlue: under-estimate; red: over-estimate.\n")
@@ -105,12 +108,22 @@ def face_section(title: str, module_name: str, outdir: Path, quick: bool, log) -
             return f"\n## {title}\n\n_Skipped: `{module_name}` is not part of this install._\n"
         raise
     log(f"section: {title}")
-    t0 = time.perf_counter()
     try:
         body = module.section(outdir, quick=quick)
     except Exception:  # a failing face must not hide the others; its error is shown, not swallowed
         return f"\n## {title}\n\n**This section failed:**\n\n```\n{traceback.format_exc()}```\n"
-    return f"\n## {title}\n\n{body.strip()}\n\n_({time.perf_counter() - t0:.1f} s)_\n"
+    return f"\n## {title}\n\n{_demote_headings(body.strip())}\n"
+
+
+def _demote_headings(markdown: str) -> str:
+    """Nest a face's own headings under the report's section heading."""
+    lines = markdown.splitlines()
+    out, fenced = [], False
+    for line in lines:
+        if line.startswith("```"):
+            fenced = not fenced
+        out.append("#" + line if line.startswith("#") and not fenced else line)
+    return "\n".join(out)
 
 
 def write_report(outdir: str | Path = "kexue-report", quick: bool = False, verbose: bool = True) -> Path:

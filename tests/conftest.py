@@ -1,5 +1,8 @@
 import os
 
+# torch and Numba keep separate OpenMP pools; spin-waiting between them slows both (benchmarks/emulate.md).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 # Hypothesis: deterministic and quick in CI; the golden models are exercised with arrays per example.
 from hypothesis import HealthCheck, settings
 

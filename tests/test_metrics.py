@@ -11,8 +11,9 @@ from kexue_hw.cli import main
 from kexue_hw.metrics import error_metrics
 
 
-def test_mitchell_8bit_exhaustive_figures():
-    m = error_metrics(Mitchell(8))
+@pytest.mark.parametrize("method", ["brute", "analytic"])
+def test_mitchell_8bit_exhaustive_figures(method):
+    m = error_metrics(Mitchell(8), method=method)
     assert m.exhaustive and m.pairs == 65536
     assert m.ep == pytest.approx(0.9309, abs=5e-5)
     assert m.mae == pytest.approx(606.4, abs=0.05)
@@ -25,15 +26,15 @@ def test_mitchell_8bit_exhaustive_figures():
     assert m.nmed == pytest.approx(m.mae / (255 * 255))
 
 
-def test_metrics_match_a_numpy_brute_force():
-    unit = Mitchell(7, signed=True, frac_bits=3)
-    v = np.arange(-64, 64)
+@pytest.mark.parametrize("unit", [Mitchell(7, signed=True, frac_bits=3), MBM(7, signed=True), ILM(7, corrections=1)])
+def test_metrics_match_a_numpy_brute_force(unit):
+    v = np.arange(unit.min_value, unit.max_value + 1)
     a, b = v[:, None], v[None, :]
     err = (mul(unit, a, b) - a * b).astype(float)
     ex = (a * b).astype(float)
     nz = ex != 0
     rel = err[nz] / ex[nz]
-    m = error_metrics(unit)
+    m = error_metrics(unit, method="brute")
     assert m.ep == pytest.approx(np.count_nonzero(err) / err.size)
     assert m.mae == pytest.approx(np.abs(err).mean())
     assert m.mse == pytest.approx((err**2).mean())
