@@ -24,7 +24,7 @@ COLUMNS = ["unit", "width", "stages", "target", "luts", "ffs", "carries", "fmax_
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", action="store_true", help="print JSON rows instead of a Markdown table")
-    p.add_argument("--target", default="ice40", choices=["ice40", "ecp5"])
+    p.add_argument("--target", default="ice40", choices=["ice40", "ecp5", "xilinx"])
     p.add_argument("--widths", type=int, nargs="+", default=[8, 16, 32])
     p.add_argument("--signed", action="store_true")
     p.add_argument("--stages", type=int, nargs="+", default=[2, 4], help="pipelined 16-bit depths")
@@ -36,7 +36,8 @@ def main(argv=None) -> int:
     for width, stages in configs:
         ref = exact.get(width) or synthesize(Exact(width, args.signed), "mul", 0, args.target)
         res = synthesize(Mitchell(width, args.signed), "mul", stages, args.target)
-        ratios = {"lut_ratio": round(res.luts / ref.luts, 3), "fmax_ratio": round(res.fmax_mhz / ref.fmax_mhz, 3)}
+        fmax_ratio = round(res.fmax_mhz / ref.fmax_mhz, 3) if res.fmax_mhz and ref.fmax_mhz else None
+        ratios = {"lut_ratio": round(res.luts / ref.luts, 3), "fmax_ratio": fmax_ratio}
         rows.append({**res.__dict__, "exact_luts": ref.luts, "exact_fmax_mhz": ref.fmax_mhz, **ratios})
     if args.json:
         print(json.dumps({"rows": rows, "exact": {w: r.__dict__ for w, r in exact.items()},

@@ -200,6 +200,8 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("synth", help="FPGA LUTs and Fmax of a unit vs the exact multiplier")
     _unit_args(p)
-    p.add_argument("--target", choices=["ice40", "ecp5"], default="ice40")
+    p.add_argument(
+        "--target", choices=["ice40", "ecp5", "xilinx"], default="ice40", help="xilinx: synthesis only (no Fmax)"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_synth)

@@ -20,5 +20,10 @@ def test_mitchell_8bit_ice40_cheaper_than_exact():
 def test_unknown_target_is_rejected():
     from kexue_hw import SpecError
 
-    with pytest.raises(SpecError, match="xilinx"):
-        synth.synthesize(Exact(8), target="xilinx")
+    with pytest.raises(SpecError, match="choose one of"):
+        synth.synthesize(Exact(8), target="virtex2")
+
+
+def test_xilinx_is_synthesis_only():
+    res = synth.synthesize(Mitchell(8), target="xilinx")
+    assert res.luts > 0 and res.ffs >= 32 and res.fmax_mhz is None
