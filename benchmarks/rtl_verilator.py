@@ -50,7 +50,6 @@ def main(argv=None) -> int:
         "total_seconds": round(time.perf_counter() - t0, 1),
         "vectors_per_second": round(run.vectors / run.seconds),
         "harness_cpu_seconds": round(run.harness_cpu_seconds, 1),
-        "harness_cpu_seconds": round(run.harness_cpu_seconds, 1),
     }
     if args.json:
         print(json.dumps(row))

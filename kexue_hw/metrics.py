@@ -113,22 +113,15 @@ def _sweep_grid(code, op_div, avals, bvals, p, st):
     for r in prange(avals.size):
         x = avals[r]
         ea = dispatch.encode(code, -x if x < 0 else x, p)
-        best_rel = -1.0
         for j in range(nb):
             d, exact = _pair_error(code, op_div, ea, enc_b[j], x, bvals[j], p)
             _row_update(st, r, d, exact, j)
-            if exact != 0.0:
-                ar = abs(d) / exact
-                if ar > best_rel:
-                    best_rel = ar
-                    st[r, _ARG_REL] = j
 
 
 @njit(parallel=True, cache=True)
 def _sweep_pairs(code, op_div, avals, bvals, p, st, chunk):
     """Pairs ``(avals[i], bvals[i])``; row ``i // chunk`` of ``st`` accumulates them."""
     for r in prange(st.shape[0]):
-        best_rel = -1.0
         for i in range(r * chunk, min((r + 1) * chunk, avals.size)):
             x = avals[i]
             y = bvals[i]
@@ -136,15 +129,11 @@ def _sweep_pairs(code, op_div, avals, bvals, p, st, chunk):
             eb = dispatch.encode(code, -y if y < 0 else y, p)
             d, exact = _pair_error(code, op_div, ea, eb, x, y, p)
             _row_update(st, r, d, exact, i)
-            if exact != 0.0:
-                ar = abs(d) / exact
-                if ar > best_rel:
-                    best_rel = ar
-                    st[r, _ARG_REL] = i
 
 
 @njit(inline="always", cache=True)
 def _row_update(st, r, d, exact, j):
+    """Fold the error ``d`` of pair ``j`` (exact magnitude ``exact``) into row ``r`` of ``st``."""
     if d != 0.0:
         st[r, _N_ERR] += 1.0
     ad = abs(d)
@@ -155,9 +144,12 @@ def _row_update(st, r, d, exact, j):
         st[r, _ARG_ABS] = j
     if exact != 0.0:
         rel = d / exact
+        ar = abs(rel)
         st[r, _SUM_REL] += rel
-        st[r, _SUM_ABSREL] += abs(rel)
+        st[r, _SUM_ABSREL] += ar
         st[r, _N_REL] += 1.0
+        if ar > -st[r, _REL_MIN] and ar > st[r, _REL_MAX]:  # a new worst |relative error| in this row
+            st[r, _ARG_REL] = j
         if rel < st[r, _REL_MIN]:
             st[r, _REL_MIN] = rel
         if rel > st[r, _REL_MAX]:

@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..spec import ILM, MBM, Exact, FloatMitchell, IntUnit, Mitchell, SpecError, Unit
-from . import dispatch, floating, ilm, mitchell
+from ..spec import ILM, FloatMitchell, IntUnit, SpecError, Unit
+from . import dispatch, floating
 from ._bits import U64
 
 __all__ = [
@@ -30,7 +30,6 @@ __all__ = [
     "mul_bits",
     "div_bits",
     "OperandError",
-    "kernels_for",
     "unit_params",
     "float_to_bits",
     "bits_to_float",
@@ -42,23 +41,6 @@ class OperandError(ValueError):
 
 
 # ----------------------------------------------------------------------------- dispatch
-
-
-def kernels_for(unit: Unit, op: str):
-    """``(encode, combine)`` Numba primitives of an integer unit for ``op`` in ``mul|div``."""
-    if op not in ("mul", "div"):
-        raise SpecError(f"op must be 'mul' or 'div', got {op!r}")
-    if isinstance(unit, Mitchell):
-        return mitchell.log_encode, (mitchell.mitchell_mul_mag if op == "mul" else mitchell.mitchell_div_mag)
-    if isinstance(unit, Exact):
-        return ilm.identity_encode, (ilm.exact_mul_mag if op == "mul" else ilm.exact_div_mag)
-    if op == "div":
-        raise SpecError(f"{type(unit).__name__} has no divider: division is defined for Mitchell and Exact")
-    if isinstance(unit, MBM):
-        return mitchell.log_encode, mitchell.mbm_mul_mag
-    if isinstance(unit, ILM):
-        return ilm.identity_encode, ilm.ilm_mul_mag
-    raise SpecError(f"no integer kernel for {unit!r}")
 
 
 def unit_params(unit: IntUnit, op: str = "mul") -> tuple:

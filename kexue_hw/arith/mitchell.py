@@ -20,7 +20,6 @@ vectorized wrappers and the metrics sweep can treat all families alike.
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 from ..spec import MBM_C_NUM, MBM_C_SHIFT

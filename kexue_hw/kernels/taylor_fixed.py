@@ -38,6 +38,7 @@ from ..spec import Exact, IntUnit, SpecError
 from .fixed import bit_length, operand_magnitude_bits, shift_floor, signed_mul, unit_error_bounds
 from .taylor_minimum import check_order, taylor_coefficients, taylor_exp, taylor_minimum
 from .. import arith
+from ..arith.dispatch import op_code
 
 __all__ = ["TaylorSoftmaxFixed", "NORMALIZATIONS"]
 
@@ -78,12 +79,12 @@ class TaylorSoftmaxFixed:
         du = self.div_unit
         if du is None:
             try:
-                arith.kernels_for(self.unit, "div")
+                op_code(self.unit, "div")
                 du = self.unit
             except SpecError:
                 du = Exact(self.unit.width, self.unit.signed)
             object.__setattr__(self, "div_unit", du)
-        arith.kernels_for(du, "div")  # raises for units without a divider
+        op_code(du, "div")  # raises for units without a divider
         fmt_max = ((1 << m) - 1) / 2**self.in_frac
         x_max = self.x_max
         if x_max is None:
