@@ -28,6 +28,7 @@ __all__ = [
     "FLOAT_FORMATS",
     "FloatFormat",
     "unit_from_name",
+    "parse_unit",
 ]
 
 MIN_WIDTH = 2
@@ -327,3 +328,37 @@ def unit_from_name(
     if name == "ilm":
         return ILM(width, signed, corrections)
     raise SpecError(f"unknown unit {name!r}: choose one of exact, mitchell, mbm, ilm (or --format for floats)")
+
+
+def parse_unit(name: str) -> Unit:
+    """The spec whose :meth:`Unit.describe` is ``name`` (``mitchell_s8_t3``, ``ilm_u16_c2``, ``float_mitchell_bf16``).
+
+    Inverse of ``describe()`` for every built-in spec with default quotient format; a name that
+    does not parse raises :class:`SpecError` naming it.
+    """
+    import re
+
+    if not isinstance(name, str):
+        raise SpecError(f"unit name must be a string, got {name!r}")
+    key = name.strip().lower()
+    m = re.fullmatch(r"float_mitchell_(\w+)", key)
+    if m:
+        return FloatMitchell(m.group(1))
+    m = re.fullmatch(r"(exact|mitchell|mbm|ilm)_([su])(\d+)(?:_t(\d+))?(?:_c(\d+))?", key)
+    if m is None:
+        raise SpecError(
+            f"unknown unit name {name!r}: expected e.g. exact_s8, mitchell_u16, mitchell_s8_t3, mbm_s8, ilm_s8_c1, "
+            "float_mitchell_bf16"
+        )
+    family, sign, width, t, c = m.groups()
+    width, signed = int(width), sign == "s"
+    t = None if t is None else int(t)
+    if family == "ilm":
+        if t is not None or c is None:
+            raise SpecError(f"unknown unit name {name!r}: an ILM name ends in _c<corrections>, e.g. ilm_s8_c1")
+        return ILM(width, signed, int(c))
+    if c is not None or (family == "exact" and t is not None):
+        raise SpecError(f"unknown unit name {name!r}: _c applies to ilm, _t to mitchell and mbm")
+    if family == "exact":
+        return Exact(width, signed)
+    return (Mitchell if family == "mitchell" else MBM)(width, signed, t)
