@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "kexue_hw.hdl.cli",
     "kexue_hw.emulate.cli",
     "kexue_hw.kernels.cli",
+    "kexue_hw.models.mwp.cli",
 ]
 
 
