@@ -200,9 +200,13 @@ class Solver:
                 continue
         return Prediction(None, None, [self.target_tokens[c] for c in hyps[0].tokens] if hyps else [])
 
-    def predict(self, problems: list[Problem], *, beam: int = 1, batch_size: int = 100) -> list[Prediction]:
-        """Decode every problem; ``correct`` says whether the equation's value matches the answer to 6 places."""
-        out: list[Prediction] = []
+    def predict(
+        self, problems: list[Problem], *, beam: int = 1, batch_size: int = 100, progress=None
+    ) -> list[Prediction]:
+        """Decode every problem; ``correct`` says whether the equation's value matches the answer to 6 places.
+
+        ``progress(done)`` is called after each batch with the number of problems decoded so far.
+        """
         # long problems together: less padding; results go back in input order
         order = sorted(range(len(problems)), key=lambda i: len(problems[i].text))
         results: dict[int, Prediction] = {}
@@ -213,8 +217,9 @@ class Solver:
                 pred = self._first_valid(hyps, m.numbers)
                 pred.correct = pred.value is not None and answers_match(pred.value, problems[i].answer)
                 results[i] = pred
-        out = [results[i] for i in range(len(problems))]
-        return out
+            if progress is not None:
+                progress(len(results))
+        return [results[i] for i in range(len(problems))]
 
     def accuracy(self, problems: list[Problem], *, beam: int = 1) -> float:
         preds = self.predict(problems, beam=beam)
