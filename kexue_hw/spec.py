@@ -39,6 +39,7 @@ __all__ = [
     "unit_from_name",
     "parse_unit",
     "unit_families",
+    "is_family",
 ]
 
 MIN_WIDTH = 2
@@ -512,6 +513,12 @@ def parse_unit(name: str) -> Unit:
 
 #: other spellings of family names accepted by :func:`unit_from_name`
 _ALIASES = {"float": "float_mitchell", "floatmitchell": "float_mitchell"}
+
+
+def is_family(name: str) -> bool:
+    """True when ``name`` is a family name (or an alias :func:`unit_from_name` accepts), not a full unit name."""
+    key = name.lower().replace("-", "_")
+    return _ALIASES.get(key, key) in _FAMILIES
 
 
 def unit_from_name(
