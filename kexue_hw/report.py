@@ -21,7 +21,8 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .spec import ILM, MBM, FloatMitchell, Mitchell
+from .spec import FLOAT_FORMATS, ILM, MBM, FloatMitchell, Mitchell
+from .tables import markdown_table
 
 #: (title, module) of the face sections appended after the arithmetic ones
 FACE_SECTIONS = [
@@ -48,16 +49,14 @@ def _fmt(x: float, rel: bool = False) -> str:
 
 
 def metrics_table(rows: list) -> str:
-    head = "| unit | op | pairs | ep | mae | wce | mre | wcre | bias | nmed | seconds |\n"
-    head += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-    lines = []
-    for name, m in rows:
-        pairs = f"{m.pairs:,}" + ("" if m.exhaustive else " (sampled)")
-        lines.append(
-            f"| {name} | {m.op} | {pairs} | {m.ep:.4f} | {_fmt(m.mae)} | {_fmt(m.wce)} | {m.mre:.5f} | "
-            f"{m.wcre:.5f} | {m.bias:+.5f} | {m.nmed:.2e} | {m.seconds:.2f} |"
-        )
-    return head + "\n".join(lines) + "\n"
+    """``(name, ErrorMetrics)`` rows as a Markdown table (trailing newline)."""
+    header = ["unit", "op", "pairs", "ep", "mae", "wce", "mre", "wcre", "bias", "nmed", "seconds"]
+    body = [
+        [name, m.op, f"{m.pairs:,}" + ("" if m.exhaustive else " (sampled)"), f"{m.ep:.4f}", _fmt(m.mae), _fmt(m.wce),
+         f"{m.mre:.5f}", f"{m.wcre:.5f}", f"{m.bias:+.5f}", f"{m.nmed:.2e}", f"{m.seconds:.2f}"]
+        for name, m in rows
+    ]  # fmt: skip
+    return markdown_table(header, body, "ll" + "r" * 9) + "\n"
 
 
 def arithmetic_section(outdir: Path, quick: bool, log) -> str:
@@ -82,7 +81,7 @@ def arithmetic_section(outdir: Path, quick: bool, log) -> str:
         rows.append((div_unit.describe(), error_metrics(div_unit, "div", exhaustive=exhaustive, samples=1_000_000)))
         parts.append(f"\n### {width}-bit unsigned\n\n" + metrics_table(rows))
     rows = []
-    for fmt in ("fp32", "bf16", "fp16"):
+    for fmt in FLOAT_FORMATS:
         unit = FloatMitchell(fmt)
         log(f"metrics {unit.describe()}")
         rows.append((unit.describe(), error_metrics(unit, "mul", samples=200_000)))

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from ..tables import markdown_table
+
 _aten = torch.ops.aten
 
 #: aten ops that compute a matrix product (any overload)
@@ -70,15 +72,12 @@ class Coverage:
         return not self.exact
 
     def table(self) -> str:
-        lines = ["| product | calls | MACs |", "|---|---:|---:|"]
-        for kind in sorted(self.emulated):
-            lines.append(f"| emulated {kind} | {self.emulated[kind]} | {self.emulated_macs[kind]:,} |")
-        for op in sorted(self.exact):
-            lines.append(f"| EXACT {op} | {self.exact[op]} | |")
-        if not self.exact:
-            lines.append("| exact (not emulated) | 0 | |")
-        lines.append(f"\n{len(self.layers)} swapped modules called; {self.kernel_calls} approx_bmm kernel calls.")
-        return "\n".join(lines)
+        rows = [(f"emulated {kind}", self.emulated[kind], f"{self.emulated_macs[kind]:,}") for kind in sorted(self.emulated)]
+        rows += [(f"EXACT {op}", self.exact[op], "") for op in sorted(self.exact)] or [("exact (not emulated)", 0, "")]
+        return (
+            markdown_table(["product", "calls", "MACs"], rows, "lrr")
+            + f"\n\n{len(self.layers)} swapped modules called; {self.kernel_calls} approx_bmm kernel calls."
+        )
 
 
 def record(kind: str, macs: int, layer: str | None = None) -> None:

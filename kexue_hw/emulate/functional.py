@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..arith import mul_bits
+from ..arith import bits_to_float, mul_bits
 from ..spec import FloatMitchell
 from . import coverage
 from .config import EmulationConfig
@@ -76,7 +76,7 @@ def _product_value(a, b, config: EmulationConfig, a_scale=None, b_scale=None, b_
     """
     unit = config.unit
     out_dtype = torch.promote_types(a.dtype, b.dtype)
-    if isinstance(unit, FloatMitchell):
+    if unit.is_float:
         return approx_matmul(round_to_format(a, unit), round_to_format(b, unit), unit).to(out_dtype)
     a_dim = -1 if config.act_granularity == "per_vector" else None
     b_gran = config.weight_granularity if b_is_weight else config.act_granularity
@@ -274,11 +274,7 @@ class _ElementwiseMul(torch.autograd.Function):
             out_dtype = torch.promote_types(a.dtype, b.dtype)
             a32, b32 = torch.broadcast_tensors(round_to_format(a, unit), round_to_format(b, unit))
             bits = mul_bits(unit, _float_bits(unit, a32), _float_bits(unit, b32))
-            if unit.fmt == "fp16":
-                val = bits.astype(np.uint16).view(np.float16).astype(np.float32)
-            else:
-                val = (bits << (16 if unit.fmt == "bf16" else 0)).astype(np.uint32).view(np.float32)
-            return torch.from_numpy(val).to(out_dtype)
+            return torch.from_numpy(bits_to_float(unit, bits).astype(np.float32)).to(out_dtype)
 
     @staticmethod
     def backward(ctx, grad):
