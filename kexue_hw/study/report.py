@@ -57,33 +57,43 @@ def study_section(outdir: Path, mode: str, log=lambda msg: None) -> tuple[str, l
     return "\n".join(parts) + "\n", cells
 
 
-def _unit_metrics(unit: Unit) -> dict:
-    """8-bit-class error figures of the unit and of its unsigned / signed twin (exhaustive up to 16 bits)."""
+def _unit_metrics(unit: Unit, known: dict) -> dict:
+    """Error figures of the unit and of its unsigned / signed twin (exhaustive up to 16 bits, floats sampled).
+
+    ``known`` maps ``(unit name, "mul")`` to metrics already computed (the report's tables).
+    """
     from dataclasses import replace
 
     from ..metrics import error_metrics
     from ..spec import IntUnit
 
-    out = {"mre": error_metrics(unit, "mul", samples=200_000).mre}
+    def metrics(u):
+        key = (u.describe(), "mul")
+        if key not in known:
+            known[key] = error_metrics(u, "mul", samples=200_000, seed=0)
+        return known[key]
+
+    own = metrics(unit)
+    out = {"mre": own.mre, "wcre": abs(own.wcre)}
     if isinstance(unit, IntUnit):
-        twin = replace(unit, signed=not unit.signed)
-        out["twin_mre"] = error_metrics(twin, "mul").mre
-        out["wcre"] = error_metrics(unit, "mul").wcre
+        out["twin_mre"] = metrics(replace(unit, signed=not unit.signed)).mre
     return out
 
 
-def summary_table(cells: list[dict]) -> str:
+def summary_table(cells: list[dict], known_metrics: dict | None = None) -> str:
     """One row per unit: error (signed and unsigned), cost (LUT, Fmax ratios, latency), Δ accuracy per model."""
     from ..models.evaluation import resolve_unit
 
     models = list(dict.fromkeys(c["model"] for c in cells))
     units = list(dict.fromkeys(c["unit"] for c in cells if c["unit"] != "native"))
+    from ..tables import markdown_table
+
     head = ["unit", "mre (signed)", "mre (unsigned)", "wcre", "LUT ratio", "Fmax ratio", "latency (cycles)"]
     head += [f"Δ {m}" for m in models]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = []
     for name in units:
         unit = resolve_unit(name)
-        m = _unit_metrics(unit)
+        m = _unit_metrics(unit, {} if known_metrics is None else known_metrics)
         row = [c for c in cells if c["unit"] == name and c["softmax"] == "softmax"]
         cost = next((c for c in row if c.get("lut_ratio") is not None), {})
         signed = getattr(unit, "signed", True)
@@ -100,7 +110,7 @@ def summary_table(cells: list[dict]) -> str:
                               else f"{c['delta']:+.3f}")  # fmt: skip
         first = next((c for c in row), {})
         latency = (first.get("cost") or {}).get("ice40", {}).get("latency_cycles") if first else None
-        lines.append("| " + " | ".join([
-            name, fmt(mre_s, ".4f"), fmt(mre_u, ".4f"), fmt(m.get("wcre"), ".4f"), fmt(cost.get("lut_ratio"), ".3f"),
-            fmt(cost.get("fmax_ratio"), ".3f"), fmt(latency, "d"), *deltas]) + " |")  # fmt: skip
-    return "\n".join(lines) + "\n"
+        lines.append([name, fmt(mre_s, ".4f"), fmt(mre_u, ".4f"), fmt(m.get("wcre"), ".4f"),
+                      fmt(cost.get("lut_ratio"), ".3f"), fmt(cost.get("fmax_ratio"), ".3f"), fmt(latency, "d"),
+                      *deltas])  # fmt: skip
+    return markdown_table(head, lines, "l" + "r" * (len(head) - 1)) + "\n"

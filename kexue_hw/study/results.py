@@ -45,25 +45,24 @@ def _fmt(x, spec):
 
 
 def markdown_table(cells: list[dict]) -> str:
-    lines = [
-        "| model | unit | softmax | n | accuracy / ppl | Δ vs native (95% CI) | McNemar p | agreement | LUTs | LUT ratio | "
-        "Fmax ratio | nothing exact |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
-    ]
+    """One row per cell; failed cells show their error."""
+    from ..tables import markdown_table as table
+
+    header = ["model", "unit", "softmax", "n", "accuracy / ppl", "Δ vs native (95% CI)", "McNemar p", "agreement",
+              "LUTs", "LUT ratio", "Fmax ratio", "nothing exact"]  # fmt: skip
+    rows = []
     for c in cells:
         if c.get("status") != "ok":
-            lines.append(f"| {c['model']} | {c['unit']} | {c['softmax']} | | FAILED: {c.get('error', '?')} |"
-                         " | | | | | | |")  # fmt: skip
+            rows.append([c["model"], c["unit"], c["softmax"], "", f"FAILED: {c.get('error', '?')}"] + [""] * 7)
             continue
-        value = c.get("accuracy", c.get("perplexity"))
         lo, hi = c["ci95"]
-        cov = {None: "", True: "yes", False: "NO"}[c.get("all_emulated")]
-        lines.append(
-            f"| {c['model']} | {c['unit']} | {c['softmax']} | {c['n']} | {value:.4f} | {c['delta']:+.4f} "
-            f"({lo:+.4f}, {hi:+.4f}) | {_fmt(c['mcnemar_p'], '.3g')} | {c['agreement']:.4f} | "
-            f"{_fmt(c.get('luts'), 'd')} | {_fmt(c.get('lut_ratio'), '.3f')} | {_fmt(c.get('fmax_ratio'), '.3f')} | {cov} |"
-        )
-    return "\n".join(lines)
+        rows.append([
+            c["model"], c["unit"], c["softmax"], c["n"], f"{c.get('accuracy', c.get('perplexity')):.4f}",
+            f"{c['delta']:+.4f} ({lo:+.4f}, {hi:+.4f})", _fmt(c["mcnemar_p"], ".3g"), f"{c['agreement']:.4f}",
+            _fmt(c.get("luts"), "d"), _fmt(c.get("lut_ratio"), ".3f"), _fmt(c.get("fmax_ratio"), ".3f"),
+            {None: "", True: "yes", False: "NO"}[c.get("all_emulated")],
+        ])  # fmt: skip
+    return table(header, rows, "lllrrrrrrrrl")
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:

@@ -176,13 +176,14 @@ def _eval(args) -> int:
         f"[{result['seconds']:.1f} s]"
     )
     if result["units"]:
-        print("\n| unit | accuracy | Δ vs native (95% CI) | McNemar p | agreement | time ratio | nothing exact |")
-        print("|---|---:|---:|---:|---:|---:|:---:|")
+        from ...tables import markdown_table
+
+        rows = []
         for r in result["units"]:
             lo, hi = r["ci95"]
-            print(
-                f"| {r['unit']} | {r['accuracy']:.4f} | {r['delta']:+.4f} ({lo:+.4f}, {hi:+.4f}) | "
-                f"{r['mcnemar_p']:.3g} | {r['agreement']:.4f} | {r['time_ratio']:.2f} | "
-                f"{'yes' if r.get('all_emulated') else 'NO: ' + ', '.join(r.get('exact_ops', {}))} |"
-            )
+            cover = "yes" if r.get("all_emulated") else "NO: " + ", ".join(r.get("exact_ops", {}))
+            rows.append([r["unit"], f"{r['accuracy']:.4f}", f"{r['delta']:+.4f} ({lo:+.4f}, {hi:+.4f})",
+                         f"{r['mcnemar_p']:.3g}", f"{r['agreement']:.4f}", f"{r['time_ratio']:.2f}", cover])  # fmt: skip
+        header = ["unit", "accuracy", "Δ vs native (95% CI)", "McNemar p", "agreement", "time ratio", "nothing exact"]
+        print("\n" + markdown_table(header, rows, "lrrrrrl"))
     return 0
