@@ -89,7 +89,7 @@ def record(kind: str, macs: int, layer: str | None = None, unit: str | None = No
     for cov in _stack():
         cov.emulated[kind] += 1
         cov.emulated_macs[kind] += int(macs)
-        if layer:
+        if layer is not None:
             cov.layers[layer] += 1
             cov.layer_macs[layer] += int(macs)
             if unit:

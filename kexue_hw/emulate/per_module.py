@@ -23,9 +23,11 @@ import torch.nn as nn
 from ..spec import SpecError
 from .config import EmulationConfig
 
-__all__ = ["ModuleConfigs", "ModuleScope"]
+__all__ = ["ModuleConfigs", "ModuleScope", "DEFAULT_SITE"]
 
 _UNSET = object()
+#: the name under which products outside every configured module are reported
+DEFAULT_SITE = "<default>"
 
 
 class ModuleConfigs:
@@ -97,9 +99,10 @@ class ModuleScope:
         if self.stack:
             self.stack.pop()
 
-    def current(self) -> tuple[str | None, EmulationConfig | None]:
+    def current(self) -> tuple[str, EmulationConfig | None]:
+        """``(module name, config)``; products outside every named module report as ``<default>``."""
         for name in reversed(self.stack):
             cfg = self.configs.lookup(name)
             if cfg is not _UNSET:
                 return name, cfg
-        return None, self.configs.default
+        return DEFAULT_SITE, self.configs.default

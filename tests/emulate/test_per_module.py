@@ -67,7 +67,7 @@ def test_mode_scopes_function_products_to_their_module():
     assert "blocks.1.ff" not in cov.layer_units
     assert cov.exact  # blocks.1.ff ran exactly, and track says so
     assert cov.emulated["attention_qk"] == 2
-    # the head (outside any named module) ran on the default
+    assert cov.layer_units["<default>"] == {"exact_s8"}  # the head, outside any named module
     assert cov.emulated["linear"] == 4  # qkv x2, blocks.0.ff, head
     # hooks are gone afterwards: a plain forward runs natively again
     with track() as plain:
