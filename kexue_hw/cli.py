@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "kexue_hw.kernels.cli",
     "kexue_hw.models.mwp.cli",
     "kexue_hw.study.cli",
+    "kexue_hw.optim.cli",
 ]
 
 

@@ -145,7 +145,7 @@ class Solver:
         model.eval()
         return cls(vocab, model, config["targets"])
 
-    def write_manifest(self, directory, settings, figures: dict, data: list) -> dict:
+    def write_manifest(self, directory, settings, figures: dict, data: list, commit: str | None = None) -> dict:
         return write_manifest(
             directory,
             model="mwp-unilm",
@@ -155,6 +155,7 @@ class Solver:
             training_seconds=figures.get("training_seconds", 0.0),
             figures=figures,
             extra={"parameters": self.model.num_parameters()},
+            commit=commit,
         )
 
     # ------------------------------------------------------------------ inference
