@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "kexue_hw.emulate.cli",
     "kexue_hw.kernels.cli",
     "kexue_hw.models.mwp.cli",
+    "kexue_hw.models.pet.cli",
     "kexue_hw.study.cli",
     "kexue_hw.optim.cli",
 ]
