@@ -72,6 +72,7 @@ def register(subparsers) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=_positive_int("--threads"), default=2)
     t.add_argument("--init-from", help="a local Hugging Face BERT folder to initialise from")
+    t.add_argument("--init-solver", help="continue from a trained solver folder (a second stage with a new schedule)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
     t.set_defaults(func=_train)
 
@@ -131,6 +132,7 @@ def _train(args) -> int:
         threads=args.threads,
         minutes=args.minutes,
         init_from=args.init_from,
+        init_solver=args.init_solver,
     )
     log = (lambda *a, **k: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     figures = train(settings, args.out, resume=args.resume, log=log, progress=not args.quiet)

@@ -53,6 +53,7 @@ class TrainSettings:
     eval_beam: int = 1
     threads: int = 2
     init_from: str | None = None  # a local Hugging Face BERT folder (see .bert)
+    init_solver: str | None = None  # continue from a trained solver folder (its vocabulary and weights)
     minutes: float | None = None
     checkpoint_seconds: float = 120.0
 
@@ -181,6 +182,9 @@ def train(settings: TrainSettings, out_dir, *, resume: bool = False, log=print, 
         if state["settings"] != asdict(settings) | {"minutes": state["settings"]["minutes"]}:
             changed = [k for k, v in asdict(settings).items() if state["settings"].get(k) != v and k != "minutes"]
             raise ValueError(f"--resume: settings differ from the checkpoint's ({', '.join(changed)})")
+    elif settings.init_solver:
+        solver = Solver.load(settings.init_solver)  # warm start: its vocabulary, size and weights
+        log(f"initialised from the solver in {settings.init_solver}")
     else:
         solver = Solver.build(train_problems, settings)
     model = solver.model
@@ -279,6 +283,11 @@ def train(settings: TrainSettings, out_dir, *, resume: bool = False, log=print, 
         figures["test_accuracy_beam3"] = final.accuracy(test_problems, beam=3)
         figures["test_n"] = len(test_problems)
         log(f"test: greedy {figures['test_accuracy_greedy']:.4f}, beam 3 {figures['test_accuracy_beam3']:.4f}")
+    parent = None
+    if settings.init_solver:
+        from ..training import read_manifest
+
+        parent = read_manifest(settings.init_solver)
     final.write_manifest(out_dir, settings, figures, data=settings.data + ([settings.test] if settings.test else []),
-                         commit=commit)
+                         commit=commit, parent=parent)
     return figures

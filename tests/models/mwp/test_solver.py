@@ -160,3 +160,13 @@ def test_bert_initialisation_path(trained, tmp_path):
     with pytest.raises(ValueError, match="no config.json"):
         train(TrainSettings(**{**s.__dict__, "init_from": str(tmp_path)}), tmp_path / "o2", log=lambda *_: None,
               progress=False)
+
+
+def test_second_stage_starts_from_a_trained_solver(trained, tmp_path):
+    d, settings, _ = trained
+    stage2 = TrainSettings(**{**settings.__dict__, "steps": 3, "test": None, "init_solver": str(d / "out")})
+    train(stage2, tmp_path / "stage2", log=lambda *_: None, progress=False)
+    manifest = json.loads((tmp_path / "stage2" / "manifest.json").read_text())
+    assert manifest["initialised_from"]["settings"]["steps"] == 60
+    assert manifest["total_training_seconds"] >= manifest["training_seconds"]
+    assert Solver.load(tmp_path / "stage2").vocab == Solver.load(d / "out").vocab
