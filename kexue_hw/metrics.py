@@ -201,10 +201,12 @@ def error_metrics(
     the Mitchell multiplier up to 24 bits) and otherwise draws ``samples``
     uniform pairs with ``numpy.random.default_rng(seed)``.
 
-    ``method``: ``"brute"`` visits every pair; ``"analytic"`` (Mitchell
-    multiplication only, any width) sums closed forms per operand instead
-    (:mod:`kexue_hw.metrics_analytic`, proven equal to the brute force at every
-    width up to 16); ``"auto"`` takes the analytic path where it applies.
+    ``method``: ``"brute"`` visits every pair; ``"analytic"`` sums closed forms
+    instead: per operand for Mitchell multiplication (any width,
+    :mod:`kexue_hw.metrics_analytic`), per row for untruncated MBM, ILM and
+    Mitchell's untruncated divider (:mod:`kexue_hw.metrics_rows`); both are
+    proven equal to the brute force at every width up to 16 (worst pairs
+    included, ties broken alike). ``"auto"`` takes the analytic path where it applies.
     ``seconds`` excludes JIT compilation (a warm-up on a tiny domain runs first).
     """
     if method not in ("auto", "brute", "analytic"):
@@ -215,14 +217,25 @@ def error_metrics(
         raise SpecError(f"not a unit spec: {unit!r}")
     code = dispatch.op_code(unit, op)
     analytic_ok = code == dispatch.MITCHELL_MUL
-    if method == "analytic" and not analytic_ok:
-        raise SpecError("the analytic path covers Mitchell multiplication only")
+    from .metrics_rows import rows_supported
+
+    rows_ok = rows_supported(unit, op)
+    if method == "analytic" and not (analytic_ok or rows_ok):
+        raise SpecError(
+            "the analytic path covers Mitchell multiplication, untruncated MBM, ILM, and Mitchell's untruncated"
+            f" divider with an exact quotient (up to {16 if op == 'div' else 20} bits); use method='brute' for"
+            f" {unit.describe()} {op}"
+        )
     if exhaustive is None:
         exhaustive = unit.width <= EXHAUSTIVE_MAX_WIDTH or (analytic_ok and method != "brute" and unit.width <= 24)
     if exhaustive and analytic_ok and method != "brute":
         from .metrics_analytic import analytic_error_metrics
 
         return analytic_error_metrics(unit, progress=progress)
+    if exhaustive and rows_ok and method != "brute":
+        from .metrics_rows import rows_error_metrics
+
+        return rows_error_metrics(unit, op)
     if exhaustive and unit.width > 20:
         raise SpecError(f"an exhaustive sweep of {unit.width}-bit operands (4**{unit.width} pairs) is out of reach")
     if not exhaustive and samples < 1:
