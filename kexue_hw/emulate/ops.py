@@ -29,7 +29,8 @@ import torch
 
 from ..arith import OperandError, unit_params
 from ..arith.dispatch import op_code
-from ..spec import Exact, FloatMitchell, IntUnit, Mitchell
+from ..spec import MBM, Exact, FloatMitchell, IntUnit, Mitchell
+from . import fastpath
 from . import kernels as K
 from .units import as_unit, unit_from_key, unit_key
 
@@ -86,7 +87,8 @@ def check_operands(a: torch.Tensor, b: torch.Tensor, unit, sign_magnitude: bool 
 
 
 def _is_fast_mitchell(unit) -> bool:
-    return isinstance(unit, Mitchell) and unit.width <= 8
+    """Units on the int32-lane kernels: Mitchell, and MBM (Mitchell's lanes plus its correction), up to 8 bits."""
+    return isinstance(unit, (Mitchell, MBM)) and unit.width <= 8
 
 
 def _int_bmm(unit: IntUnit, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -139,6 +141,9 @@ def _mitchell_small(unit: Mitchell, a: torch.Tensor, b: torch.Tensor, sign_magni
         else:
             K.encode_lanes(_int_numpy(b.contiguous()), table_b, lo, True, lb)
         _store_static_codes(b, (unit, lo), lb)
+    if isinstance(unit, MBM):
+        fastpath.mbm_small(unit, la, lb, lo, out)
+        return out
     max_mag = (1 << (unit.width - 1)) if unit.signed else (1 << unit.width) - 1
     kblock = max(1, min(KBLOCK, (2**31 - 1) // (max_mag * max_mag)))
     K.mitchell_small_bmm(la, lb, kblock, out)
@@ -220,6 +225,9 @@ def _float_bmm(unit: FloatMitchell, a: torch.Tensor, b: torch.Tensor) -> np.ndar
     out = np.zeros((nb, m, n), dtype=np.float32)
     if k == 0 or out.size == 0:
         return out
+    fast = fastpath.float_inrange_bmm(unit, a, b)
+    if fast is not None:
+        return fast
     if unit.fmt in ("fp32", "bf16") and bool(torch.isfinite(a).all()) and bool(torch.isfinite(b).all()):
         ab = _float_bits(_FP32, a)
         bb = _float_bits(_FP32, b)
@@ -250,6 +258,10 @@ def approx_bmm(a: torch.Tensor, b: torch.Tensor, unit: str, sign_magnitude: bool
     check_operands(a, b, spec, sign_magnitude)
     if isinstance(spec, FloatMitchell):
         return torch.from_numpy(_float_bmm(spec, a.detach(), b.detach()))
+    if fastpath.separable(spec) and _integer_dtypes(a, b):
+        out = fastpath.separable_bmm(spec, a.detach(), b.detach(), sign_magnitude)
+        if out is not None:
+            return torch.from_numpy(out)
     if isinstance(spec, Exact) and a.shape[2] * (1 << (2 * spec.width)) < (1 << 53):
         # exact products whose partial sums are all integers below 2**53: float64 bmm is exact
         return torch.bmm(a.detach().to(torch.float64), b.detach().to(torch.float64)).to(torch.int64)

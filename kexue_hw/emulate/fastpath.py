@@ -1,0 +1,159 @@
+"""Fast paths of ``approx_bmm`` beyond the Mitchell lane kernel: separable units as exact GEMMs, MBM lanes, fp32 in range.
+
+Each entry returns the result as a numpy array, or ``None`` when its preconditions
+do not hold (the caller then takes the general path). Results equal the golden
+model's products summed exactly (integer units) or in fp32 in ascending ``k``
+(float units), as every kernel of :mod:`.ops`.
+
+* **Separable integer units** (ILM with any corrections, Exact): the product is
+  a sum of terms ``f(a) * g(b)``, so the matrix product is a sum of ordinary
+  matrix products. ILM's error is ``R(a) * R(b)`` (``R`` = the magnitude less
+  its top ``c + 1`` set bits, see :mod:`kexue_hw.metrics_rows`), so
+  ``ILM(a, b) = a*b - sR(a)*sR(b)`` with ``sR(v) = sign(v) * R(|v|)``, and
+  ``A ⊙ B = [A | sR(A)] @ [B ; -sR(B)]``: one GEMM with K doubled. The GEMM runs
+  in float32 (float64 above 8 bits) on K slices short enough that every partial
+  sum is an integer below ``2**24`` (``2**53``), so it is exact whatever order the
+  BLAS adds in; slices are summed in float64 and returned as int64.
+* **MBM up to 8 bits**: :func:`.kernels_fast.mbm_small_bmm` on Mitchell's lane codes.
+* **FloatMitchell fp32 / bf16, products in range**: :func:`.kernels_fast.float32_bmm_inrange`
+  when the operands' exponent ranges exclude under- and overflow of every product.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from ..arith import unit_params
+from ..spec import ILM, MBM, Exact, FloatMitchell, IntUnit
+from . import kernels_fast as KF
+from .kernels import F32_R_INF, F32_R_MIN
+
+#: K slice of the Mitchell/MBM lane kernels (L1-sized), as in :mod:`.ops`
+KBLOCK = 256
+#: largest integer every partial sum of an exact float32 / float64 GEMM may reach
+F32_EXACT = 1 << 24
+F64_EXACT = 1 << 53
+#: below this many K per slice a float32 GEMM loses too much speed; use float64 instead
+MIN_F32_SLICE = 64
+
+
+# ----------------------------------------------------------------------------- separable units
+
+
+def _ilm_residual(m: int, drops: int) -> int:
+    for _ in range(drops):
+        if m == 0:
+            break
+        m -= 1 << (m.bit_length() - 1)
+    return m
+
+
+@lru_cache(maxsize=None)
+def _residual_table(unit: ILM, lo: int) -> torch.Tensor:
+    """``sR(v) = sign(v) * R(|v|)`` for ``v = lo .. max`` (float32, index ``v - lo``)."""
+    vals = range(lo, unit.max_value + 1)
+    return torch.tensor(
+        [(-1 if v < 0 else 1) * _ilm_residual(abs(v), unit.corrections + 1) for v in vals], dtype=torch.float32
+    )
+
+
+def separable(unit) -> bool:
+    """Units whose product is a short sum of ``f(a) * g(b)``: ILM and Exact."""
+    return isinstance(unit, (ILM, Exact))
+
+
+def _terms(unit: IntUnit, x: torch.Tensor, lo: int, dtype, left: bool) -> list[torch.Tensor]:
+    """The factors of ``x`` (``[x]``, or ``[x, sR(x)]`` for ILM; ``-sR`` on the right), in ``dtype``."""
+    xf = x.to(dtype)
+    if isinstance(unit, Exact):
+        return [xf]
+    r = _residual_table(unit, lo).to(dtype)[(x.to(torch.int64) - lo)]
+    return [xf, r if left else -r]
+
+
+def separable_bmm(unit: IntUnit, a: torch.Tensor, b: torch.Tensor, sign_magnitude: bool) -> np.ndarray | None:
+    """``sum_k product(a, b)`` for ILM / Exact as exact float GEMMs (range-checked integer operands)."""
+    if not separable(unit) or torch.get_float32_matmul_precision() != "highest":
+        return None
+    nb, m, k = a.shape
+    n = b.shape[2]
+    lo = unit.min_value if unit.signed or not sign_magnitude else -unit.max_value
+    max_mag = max(abs(lo), unit.max_value)
+    per_k = max_mag * max_mag  # bound of |a*b| + |sR(a)*sR(b)| for ILM (R <= m/2), of |a*b| for Exact
+    if isinstance(unit, ILM):
+        per_k += (max_mag // 2) ** 2
+    slice32 = F32_EXACT // per_k
+    if slice32 >= min(MIN_F32_SLICE, k):
+        dtype, step = torch.float32, slice32
+    elif F64_EXACT // per_k >= 1:
+        dtype, step = torch.float64, F64_EXACT // per_k
+    else:
+        return None
+    ta = _terms(unit, a, lo, dtype, True)
+    tb = _terms(unit, b, lo, dtype, False)
+    if step >= k:
+        out = torch.bmm(torch.cat(ta, dim=2), torch.cat(tb, dim=1))
+        return out.to(torch.int64).numpy()
+    acc = torch.zeros((nb, m, n), dtype=torch.float64)
+    for k0 in range(0, k, step):
+        k1 = min(k, k0 + step)
+        part = torch.bmm(torch.cat([t[:, :, k0:k1] for t in ta], dim=2), torch.cat([t[:, k0:k1, :] for t in tb], dim=1))
+        acc += part
+    return acc.to(torch.int64).numpy()
+
+
+# ----------------------------------------------------------------------------- MBM lanes
+
+
+def mbm_small(unit: MBM, la: np.ndarray, lbt: np.ndarray, lo: int, out: np.ndarray) -> None:
+    """Add the MBM (width <= 8) product of Mitchell lane codes ``a (B,M,K)``, ``b`` transposed ``(B,N,K)`` to ``out``."""
+    max_mag = max(abs(lo), unit.max_value)
+    limit = 0 if unit.signed else (1 << int(unit_params(unit)[3])) - 1  # signed products never saturate
+    top = max_mag * max_mag * 1.08 + 1  # Mitchell <= exact, correction <= 5/64 of 2**(ka+kb)
+    kblock = max(1, min(KBLOCK, int((2**31 - 1) // top)))
+    KF.mbm_small_bmm(la, lbt, kblock, limit, out)
+
+
+# ----------------------------------------------------------------------------- FloatMitchell in range
+
+
+def _f32_bits(x: torch.Tensor) -> np.ndarray:
+    """int32 view of ``x`` as float32 (bf16/fp16 widened exactly)."""
+    return x.detach().to(torch.float32).contiguous().view(torch.int32).numpy()
+
+
+def float_inrange_bmm(unit: FloatMitchell, a: torch.Tensor, b: torch.Tensor) -> np.ndarray | None:
+    """FloatMitchell fp32/bf16 product when every operand is finite and no product can under- or overflow.
+
+    ``None`` otherwise (NaN/inf operands, or exponent ranges that allow a flush or an
+    overflow): the general kernel handles those.
+    """
+    if unit.fmt not in ("fp32", "bf16"):
+        return None
+    nb, m, k = a.shape
+    n = b.shape[2]
+    ab = _f32_bits(a).reshape(-1)
+    bb = _f32_bits(b).reshape(-1)
+    a_codes, a_masks = np.empty(ab.size, np.int32), np.empty(ab.size, np.int32)
+    b_codes, b_masks = np.empty(bb.size, np.int32), np.empty(bb.size, np.int32)
+    a_lo, a_hi, _, a_nonfinite = KF.encode_f32_inrange(ab, False, a_codes, a_masks)
+    b_lo, b_hi, b_zeros, b_nonfinite = KF.encode_f32_inrange(bb, True, b_codes, b_masks)
+    if a_nonfinite or b_nonfinite:
+        return None
+    if a_lo <= a_hi and b_lo <= b_hi and not (a_lo + b_lo >= F32_R_MIN and a_hi + b_hi < F32_R_INF):
+        return None  # some product may flush or overflow
+    out = np.zeros((nb, m, n), dtype=np.float32)
+    if k == 0 or out.size == 0:
+        return out
+    KF.float32_bmm_inrange(
+        a_codes.reshape(nb, m, k),
+        a_masks.reshape(nb, m, k),
+        b_codes.reshape(nb, k, n),
+        b_masks.reshape(nb, k, n),
+        bool(b_zeros),
+        out,
+    )
+    return out
