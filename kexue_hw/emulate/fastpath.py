@@ -52,26 +52,18 @@ def _ilm_residual(m: int, drops: int) -> int:
 
 
 @lru_cache(maxsize=None)
-def _residual_table(unit: ILM, lo: int) -> torch.Tensor:
-    """``sR(v) = sign(v) * R(|v|)`` for ``v = lo .. max`` (float32, index ``v - lo``)."""
-    vals = range(lo, unit.max_value + 1)
-    return torch.tensor(
-        [(-1 if v < 0 else 1) * _ilm_residual(abs(v), unit.corrections + 1) for v in vals], dtype=torch.float32
-    )
+def _term_tables(unit: IntUnit, lo: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Factor tables over ``v = lo .. max`` (index ``v - lo``): left ``[v, sR(v)]``, right ``[v, -sR(v)]`` (Exact: ``[v]``)."""
+    vals = np.arange(lo, unit.max_value + 1)
+    if isinstance(unit, Exact):
+        return vals[None].astype(dtype), vals[None].astype(dtype)
+    r = np.array([(-1 if v < 0 else 1) * _ilm_residual(abs(int(v)), unit.corrections + 1) for v in vals])
+    return np.stack([vals, r]).astype(dtype), np.stack([vals, -r]).astype(dtype)
 
 
 def separable(unit) -> bool:
     """Units whose product is a short sum of ``f(a) * g(b)``: ILM and Exact."""
     return isinstance(unit, (ILM, Exact))
-
-
-def _terms(unit: IntUnit, x: torch.Tensor, lo: int, dtype, left: bool) -> list[torch.Tensor]:
-    """The factors of ``x`` (``[x]``, or ``[x, sR(x)]`` for ILM; ``-sR`` on the right), in ``dtype``."""
-    xf = x.to(dtype)
-    if isinstance(unit, Exact):
-        return [xf]
-    r = _residual_table(unit, lo).to(dtype)[(x.to(torch.int64) - lo)]
-    return [xf, r if left else -r]
 
 
 def separable_bmm(unit: IntUnit, a: torch.Tensor, b: torch.Tensor, sign_magnitude: bool) -> np.ndarray | None:
@@ -85,43 +77,76 @@ def separable_bmm(unit: IntUnit, a: torch.Tensor, b: torch.Tensor, sign_magnitud
     per_k = max_mag * max_mag  # bound of |a*b| + |sR(a)*sR(b)| for ILM (R <= m/2), of |a*b| for Exact
     if isinstance(unit, ILM):
         per_k += (max_mag // 2) ** 2
-    slice32 = F32_EXACT // per_k
-    if slice32 >= min(MIN_F32_SLICE, k):
-        dtype, step = torch.float32, slice32
+    if F32_EXACT // per_k >= min(MIN_F32_SLICE, max(k, 1)):
+        dtype, step = np.float32, F32_EXACT // per_k
     elif F64_EXACT // per_k >= 1:
-        dtype, step = torch.float64, F64_EXACT // per_k
+        dtype, step = np.float64, F64_EXACT // per_k
     else:
         return None
-    ta = _terms(unit, a, lo, dtype, True)
-    tb = _terms(unit, b, lo, dtype, False)
+    step = min(step, max(k, 1))
+    left, right = _term_tables(unit, lo, dtype)
+    nt = left.shape[0]
+    pa = np.empty((nb, m, nt * k), dtype)
+    pb = np.empty((nb, nt * k, n), dtype)
+    KF.pack_terms(a.detach().contiguous().numpy(), left, lo, step, True, pa)
+    KF.pack_terms(b.detach().contiguous().numpy(), right, lo, step, False, pb)
+    ta, tb = torch.from_numpy(pa), torch.from_numpy(pb)
     if step >= k:
-        out = torch.bmm(torch.cat(ta, dim=2), torch.cat(tb, dim=1))
-        return out.to(torch.int64).numpy()
+        return torch.bmm(ta, tb).to(torch.int64).numpy()
     acc = torch.zeros((nb, m, n), dtype=torch.float64)
     for k0 in range(0, k, step):
         k1 = min(k, k0 + step)
-        part = torch.bmm(torch.cat([t[:, :, k0:k1] for t in ta], dim=2), torch.cat([t[:, k0:k1, :] for t in tb], dim=1))
-        acc += part
+        acc += torch.bmm(ta[:, :, nt * k0 : nt * k1], tb[:, nt * k0 : nt * k1, :])
     return acc.to(torch.int64).numpy()
 
 
 # ----------------------------------------------------------------------------- MBM lanes
 
 
-def mbm_small(unit: MBM, la: np.ndarray, lbt: np.ndarray, lo: int, out: np.ndarray) -> None:
-    """Add the MBM (width <= 8) product of Mitchell lane codes ``a (B,M,K)``, ``b`` transposed ``(B,N,K)`` to ``out``."""
+@lru_cache(maxsize=None)
+def _saturation_excess(unit: MBM) -> tuple[int, np.ndarray]:
+    """``(low, excess)``: magnitudes ``>= low`` are the only ones whose products can saturate;
+    ``excess[u - low, v - low]`` = unsaturated minus saturated magnitude of MBM's ``u * v``."""
+    from ..arith import mul
+    from ..spec import Mitchell
+
+    top = unit.max_value
+    limit = (1 << int(unit_params(unit)[3])) - 1
+    mags = np.arange(1, top + 1)
+    mitchell = mul(Mitchell(unit.width, False, unit.frac_bits), mags[:, None], mags[None, :]).astype(np.int64)
+    k = np.floor(np.log2(mags)).astype(np.int64)
+    ksum = k[:, None] + k[None, :] - 6
+    corr = np.where(ksum >= 0, 5 << np.maximum(ksum, 0), 5 >> np.minimum(-ksum, 62))
+    excess = np.maximum(mitchell + corr - limit, 0)
+    rows = np.flatnonzero(excess.any(axis=1))
+    low = int(mags[rows[0]]) if rows.size else top + 1
+    return low, np.ascontiguousarray(excess[low - 1 :, low - 1 :])
+
+
+def mbm_small(unit: MBM, la: np.ndarray, lbt: np.ndarray, lo: int, out: np.ndarray, a, b) -> None:
+    """Add the MBM (width <= 8) product of Mitchell lane codes ``a (B,M,K)``, ``b`` transposed ``(B,N,K)`` to ``out``.
+
+    ``a``, ``b``: the integer operands (tensors), for the saturation of unsigned units.
+    """
     max_mag = max(abs(lo), unit.max_value)
-    limit = 0 if unit.signed else (1 << int(unit_params(unit)[3])) - 1  # signed products never saturate
     top = max_mag * max_mag * 1.08 + 1  # Mitchell <= exact, correction <= 5/64 of 2**(ka+kb)
     kblock = max(1, min(KBLOCK, int((2**31 - 1) // top)))
-    KF.mbm_small_bmm(la, lbt, kblock, limit, out)
+    KF.mbm_small_bmm(la, lbt, kblock, out)
+    if not unit.signed:  # signed products never reach the output range
+        low, excess = _saturation_excess(unit)
+        if low <= max_mag:
+            an = a.detach().contiguous().numpy()
+            bn = b.detach().contiguous().numpy()
+            KF.mbm_saturation_fix(an, bn, low, excess, out)
 
 
 # ----------------------------------------------------------------------------- FloatMitchell in range
 
 
 def _f32_bits(x: torch.Tensor) -> np.ndarray:
-    """int32 view of ``x`` as float32 (bf16/fp16 widened exactly)."""
+    """int32 view of ``x`` as float32 (fp16 widened exactly); bf16 tensors as their int16 patterns."""
+    if x.dtype == torch.bfloat16:
+        return x.detach().contiguous().view(torch.int16).numpy()
     return x.detach().to(torch.float32).contiguous().view(torch.int32).numpy()
 
 
@@ -139,8 +164,8 @@ def float_inrange_bmm(unit: FloatMitchell, a: torch.Tensor, b: torch.Tensor) -> 
     bb = _f32_bits(b).reshape(-1)
     a_codes, a_masks = np.empty(ab.size, np.int32), np.empty(ab.size, np.int32)
     b_codes, b_masks = np.empty(bb.size, np.int32), np.empty(bb.size, np.int32)
-    a_lo, a_hi, _, a_nonfinite = KF.encode_f32_inrange(ab, False, a_codes, a_masks)
-    b_lo, b_hi, b_zeros, b_nonfinite = KF.encode_f32_inrange(bb, True, b_codes, b_masks)
+    a_lo, a_hi, _, a_nonfinite = KF.encode_f32_inrange(ab, ab.dtype == np.int16, False, a_codes, a_masks)
+    b_lo, b_hi, b_zeros, b_nonfinite = KF.encode_f32_inrange(bb, bb.dtype == np.int16, True, b_codes, b_masks)
     if a_nonfinite or b_nonfinite:
         return None
     if a_lo <= a_hi and b_lo <= b_hi and not (a_lo + b_lo >= F32_R_MIN and a_hi + b_hi < F32_R_INF):

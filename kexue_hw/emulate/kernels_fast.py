@@ -50,24 +50,17 @@ def _mbm_product(la, lb):
     return np.int32(add_as_f32(la, lb) + ca * cb)
 
 
-@njit(inline="always", cache=True)
-def _clamp(v, limit):
-    return max(min(v, limit), -limit)
-
-
 @njit(parallel=True, cache=True, fastmath={"contract"})
-def mbm_small_bmm(a, bt, kblock, limit, out):
-    """MBM matrix product of Mitchell lane codes ``a (B,M,K)`` and ``bt (B,N,K)`` (b transposed) into int64 ``out``.
+def mbm_small_bmm(a, bt, kblock, out):
+    """MBM matrix product (unsaturated) of Mitchell lane codes ``a (B,M,K)`` and ``bt (B,N,K)`` into int64 ``out``.
 
-    ``limit > 0``: clamp every product's magnitude to it (unsigned units' saturation);
-    ``limit == 0``: no clamp. Register tiles of 4 rows x 2 columns, int32 sums over
-    ``kblock`` slices of K (``kblock * max product < 2**31``) added into int64 ``out``.
+    Register tiles of 4 rows x 2 columns, int32 sums over ``kblock`` slices of K
+    (``kblock * max product < 2**31``) added into int64 ``out``. Unsigned units' saturation
+    is applied afterwards by :func:`mbm_saturation_fix`.
     """
     nb, m, k = a.shape
     n = bt.shape[1]
     ncb = (n + COLS_PER_TASK - 1) // COLS_PER_TASK
-    clamp = limit > 0
-    lim = np.int32(limit)
     for t in prange(nb * ncb):
         b_i = t // ncb
         j0 = (t % ncb) * COLS_PER_TASK
@@ -86,30 +79,17 @@ def mbm_small_bmm(a, bt, kblock, limit, out):
                         b0 = bt[b_i, j, k0:k1]
                         b1 = bt[b_i, j + 1, k0:k1]
                         s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = np.int32(0)
-                        if clamp:
-                            for kk in range(k1 - k0):
-                                x0 = b0[kk]
-                                x1 = b1[kk]
-                                s00 = np.int32(s00 + _clamp(_mbm_product(a0[kk], x0), lim))
-                                s01 = np.int32(s01 + _clamp(_mbm_product(a0[kk], x1), lim))
-                                s10 = np.int32(s10 + _clamp(_mbm_product(a1[kk], x0), lim))
-                                s11 = np.int32(s11 + _clamp(_mbm_product(a1[kk], x1), lim))
-                                s20 = np.int32(s20 + _clamp(_mbm_product(a2[kk], x0), lim))
-                                s21 = np.int32(s21 + _clamp(_mbm_product(a2[kk], x1), lim))
-                                s30 = np.int32(s30 + _clamp(_mbm_product(a3[kk], x0), lim))
-                                s31 = np.int32(s31 + _clamp(_mbm_product(a3[kk], x1), lim))
-                        else:
-                            for kk in range(k1 - k0):
-                                x0 = b0[kk]
-                                x1 = b1[kk]
-                                s00 = np.int32(s00 + _mbm_product(a0[kk], x0))
-                                s01 = np.int32(s01 + _mbm_product(a0[kk], x1))
-                                s10 = np.int32(s10 + _mbm_product(a1[kk], x0))
-                                s11 = np.int32(s11 + _mbm_product(a1[kk], x1))
-                                s20 = np.int32(s20 + _mbm_product(a2[kk], x0))
-                                s21 = np.int32(s21 + _mbm_product(a2[kk], x1))
-                                s30 = np.int32(s30 + _mbm_product(a3[kk], x0))
-                                s31 = np.int32(s31 + _mbm_product(a3[kk], x1))
+                        for kk in range(k1 - k0):
+                            x0 = b0[kk]
+                            x1 = b1[kk]
+                            s00 = np.int32(s00 + _mbm_product(a0[kk], x0))
+                            s01 = np.int32(s01 + _mbm_product(a0[kk], x1))
+                            s10 = np.int32(s10 + _mbm_product(a1[kk], x0))
+                            s11 = np.int32(s11 + _mbm_product(a1[kk], x1))
+                            s20 = np.int32(s20 + _mbm_product(a2[kk], x0))
+                            s21 = np.int32(s21 + _mbm_product(a2[kk], x1))
+                            s30 = np.int32(s30 + _mbm_product(a3[kk], x0))
+                            s31 = np.int32(s31 + _mbm_product(a3[kk], x1))
                         out[b_i, i0, j] += s00
                         out[b_i, i0, j + 1] += s01
                         out[b_i, i0 + 1, j] += s10
@@ -125,9 +105,37 @@ def mbm_small_bmm(a, bt, kblock, limit, out):
                         bj = bt[b_i, jj, k0:k1]
                         s = np.int32(0)
                         for kk in range(k1 - k0):
-                            v = _mbm_product(ar[kk], bj[kk])
-                            s = np.int32(s + (_clamp(v, lim) if clamp else v))
+                            s = np.int32(s + _mbm_product(ar[kk], bj[kk]))
                         out[b_i, i0 + r, jj] += s
+
+
+@njit(parallel=True, cache=True)
+def mbm_saturation_fix(a, b, low, excess, out):
+    """Subtract the saturation excess of every product of magnitudes ``>= low`` (int operands ``a (B,M,K)``, ``b (B,K,N)``).
+
+    ``excess[u - low, v - low]`` = unsaturated minus saturated MBM magnitude of ``u * v``
+    (0 where it does not saturate); the product's sign is applied. Only the few largest
+    magnitudes can saturate, so rows skip every ``a`` below ``low``.
+    """
+    nb, m, k = a.shape
+    n = b.shape[2]
+    for t in prange(nb * m):
+        bi = t // m
+        i = t % m
+        orow = out[bi, i]
+        for kk in range(k):
+            x = np.int64(a[bi, i, kk])
+            u = -x if x < 0 else x
+            if u < low:
+                continue
+            erow = excess[u - low]
+            brow = b[bi, kk]
+            for j in range(n):
+                y = np.int64(brow[j])
+                v = -y if y < 0 else y
+                if v >= low:
+                    e = erow[v - low]
+                    orow[j] -= -e if (x < 0) != (y < 0) else e
 
 
 # ----------------------------------------------------------------------------- FloatMitchell fp32 in range
@@ -142,8 +150,9 @@ _I32_MIN = np.int32(-(2**31))
 
 
 @njit(parallel=True, cache=True)
-def encode_f32_inrange(bits, is_b, codes, masks):
-    """Codes of fp32 bit patterns (int32, flat) for :func:`float32_bmm_inrange`, and their range.
+def encode_f32_inrange(bits, widen16, is_b, codes, masks):
+    """Codes of fp32 bit patterns (int32, flat; with ``widen16``: bf16 patterns, shifted up 16 bits)
+    for :func:`float32_bmm_inrange`, and their range.
 
     ``codes``: the bits (``b``: minus ``bits(1.0)``); ``masks``: all ones for a non-zero
     exponent field, 0 for zero/subnormal (read as zero). Returns ``(lo, hi, zeros, nonfinite)``:
@@ -171,7 +180,7 @@ def encode_f32_inrange(bits, is_b, codes, masks):
         hi_t = _I32_MIN
         all_t = _I32_MAX
         for i in range(s1 - s0):
-            x = xs[i]
+            x = np.int32(np.int32(xs[i]) << 16) if widen16 else np.int32(xs[i])
             r = np.int32(np.int32(x & mag_bits) - one)
             cs[i] = np.int32(x - shift)
             ms[i] = np.int32(-1) if r >= r_min else np.int32(0)
@@ -305,3 +314,45 @@ def _f32_rows_step(ab, am, bp, bm, b_zeros, b_i, i0, rows, kk, j0, j1, out):
         else:
             for j in range(j1 - j0):
                 orow[j] += add_as_f32(a, brow[j])
+
+
+# ----------------------------------------------------------------------------- separable units
+
+
+@njit(parallel=True, cache=True)
+def pack_terms(x, tables, lo, step, left, out):
+    """Factor matrices of a separable product: ``out`` holds ``tables[t][x - lo]`` for each term ``t``.
+
+    K is cut into slices of ``step``; slice ``[k0, k0 + w)`` occupies ``T*w`` consecutive
+    positions from ``T*k0`` on, term after term, so one slice of every term is one
+    contiguous range of the packed K. ``left``: ``x (B,M,K) -> out (B,M,T*K)``;
+    else ``x (B,K,N) -> out (B,T*K,N)``. ``x`` C-contiguous; no range check (the caller checks).
+    """
+    nt = tables.shape[0]
+    nb, r, c = x.shape
+    if left:
+        for t in prange(nb * r):
+            bi = t // r
+            i = t % r
+            xr = x[bi, i]
+            orow = out[bi, i]
+            for k0 in range(0, c, step):
+                w = min(step, c - k0)
+                for term in range(nt):
+                    tab = tables[term]
+                    dst = orow[nt * k0 + term * w : nt * k0 + (term + 1) * w]
+                    src = xr[k0 : k0 + w]
+                    for q in range(w):
+                        dst[q] = tab[np.uint64(np.int64(src[q]) - lo)]
+    else:
+        for t in prange(nb * r):
+            bi = t // r
+            k = t % r
+            k0 = (k // step) * step
+            w = min(step, r - k0)
+            xr = x[bi, k]
+            for term in range(nt):
+                tab = tables[term]
+                orow = out[bi, nt * k0 + term * w + (k - k0)]
+                for q in range(c):
+                    orow[q] = tab[np.uint64(np.int64(xr[q]) - lo)]

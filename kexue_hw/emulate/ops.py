@@ -55,8 +55,8 @@ def check_operands(a: torch.Tensor, b: torch.Tensor, unit, sign_magnitude: bool 
                 raise OperandError(f"operand {name}: {unit.describe()} takes float tensors, got {x.dtype}")
             if x.dtype == torch.float64:
                 raise OperandError(f"operand {name}: float64 is not a unit format; cast to float32 first")
-            if unit.fmt != "fp32" and x.numel():
-                fmt_dtype = torch.bfloat16 if unit.fmt == "bf16" else torch.float16
+            fmt_dtype = torch.bfloat16 if unit.fmt == "bf16" else torch.float16
+            if unit.fmt != "fp32" and x.numel() and x.dtype != fmt_dtype:
                 x32 = x.to(torch.float32)
                 same = (x32.to(fmt_dtype).to(torch.float32) == x32) | torch.isnan(x32)
                 if not bool(same.all()):
@@ -142,7 +142,7 @@ def _mitchell_small(unit: Mitchell, a: torch.Tensor, b: torch.Tensor, sign_magni
             K.encode_lanes(_int_numpy(b.contiguous()), table_b, lo, True, lb)
         _store_static_codes(b, (unit, lo), lb)
     if isinstance(unit, MBM):
-        fastpath.mbm_small(unit, la, lb, lo, out)
+        fastpath.mbm_small(unit, la, lb, lo, out, a, b)
         return out
     max_mag = (1 << (unit.width - 1)) if unit.signed else (1 << unit.width) - 1
     kblock = max(1, min(KBLOCK, (2**31 - 1) // (max_mag * max_mag)))
