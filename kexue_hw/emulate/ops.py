@@ -27,6 +27,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from .. import _threads
 from ..arith import OperandError, unit_params
 from ..arith.dispatch import op_code
 from ..spec import MBM, Exact, FloatMitchell, IntUnit, Mitchell
@@ -35,6 +36,8 @@ from . import kernels as K
 from .units import as_unit, unit_from_key, unit_key
 
 __all__ = ["approx_matmul", "approx_bmm", "check_operands"]
+
+_threads.warn_if_spinning()
 
 #: K slice summed in int32 registers by the fast Mitchell kernel (a 16-column block of b fits L1)
 KBLOCK = 256
