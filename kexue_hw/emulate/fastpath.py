@@ -15,8 +15,9 @@ model's products summed exactly (integer units) or in fp32 in ascending ``k``
   sum is an integer below ``2**24`` (``2**53``), so it is exact whatever order the
   BLAS adds in; slices are summed in float64 and returned as int64.
 * **MBM up to 8 bits**: :func:`.kernels_fast.mbm_small_bmm` on Mitchell's lane codes.
-* **FloatMitchell fp32 / bf16, products in range**: :func:`.kernels_fast.float32_bmm_inrange`
-  when the operands' exponent ranges exclude under- and overflow of every product.
+* **FloatMitchell fp32 / bf16, finite operands**: :func:`.kernels_fast.float32_bmm_inrange`, one
+  integer add per product; left operands whose products could flush or overflow (against the
+  right operand's exponent range) get checked products.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import torch
 from ..arith import unit_params
 from ..spec import ILM, MBM, Exact, FloatMitchell, IntUnit
 from . import kernels_fast as KF
-from .kernels import F32_R_INF, F32_R_MIN
 
 #: K slice of the Mitchell/MBM lane kernels (L1-sized), as in :mod:`.ops`
 KBLOCK = 256
@@ -151,10 +151,10 @@ def _f32_bits(x: torch.Tensor) -> np.ndarray:
 
 
 def float_inrange_bmm(unit: FloatMitchell, a: torch.Tensor, b: torch.Tensor) -> np.ndarray | None:
-    """FloatMitchell fp32/bf16 product when every operand is finite and no product can under- or overflow.
+    """FloatMitchell fp32/bf16 product of finite operands (``None`` when one is inf/NaN).
 
-    ``None`` otherwise (NaN/inf operands, or exponent ranges that allow a flush or an
-    overflow): the general kernel handles those.
+    Right operand first: its exponent range decides which left operands need the
+    checked (flush/overflow) products; the others take the one-add kernel.
     """
     if unit.fmt not in ("fp32", "bf16"):
         return None
@@ -164,12 +164,15 @@ def float_inrange_bmm(unit: FloatMitchell, a: torch.Tensor, b: torch.Tensor) -> 
     bb = _f32_bits(b).reshape(-1)
     a_codes, a_masks = np.empty(ab.size, np.int32), np.empty(ab.size, np.int32)
     b_codes, b_masks = np.empty(bb.size, np.int32), np.empty(bb.size, np.int32)
-    a_lo, a_hi, _, a_nonfinite = KF.encode_f32_inrange(ab, ab.dtype == np.int16, False, a_codes, a_masks)
-    b_lo, b_hi, b_zeros, b_nonfinite = KF.encode_f32_inrange(bb, bb.dtype == np.int16, True, b_codes, b_masks)
-    if a_nonfinite or b_nonfinite:
+    none_lo, none_hi = np.int64(1), np.int64(0)
+    b_lo, b_hi, b_zeros, b_nonfinite = KF.encode_f32_inrange(
+        bb, bb.dtype == np.int16, True, b_codes, b_masks, none_lo, none_hi
+    )
+    if b_nonfinite:
         return None
-    if a_lo <= a_hi and b_lo <= b_hi and not (a_lo + b_lo >= F32_R_MIN and a_hi + b_hi < F32_R_INF):
-        return None  # some product may flush or overflow
+    _, _, _, a_nonfinite = KF.encode_f32_inrange(ab, ab.dtype == np.int16, False, a_codes, a_masks, b_lo, b_hi)
+    if a_nonfinite:
+        return None
     out = np.zeros((nb, m, n), dtype=np.float32)
     if k == 0 or out.size == 0:
         return out

@@ -12,13 +12,15 @@ Same operand layouts and accumulation contract as :mod:`.kernels`.
   floor(c)`` with the sign applied after: MBM's product.
   Unsigned units clamp the magnitude to the ``2N``-bit output (saturation);
   signed ones never reach it.
-* :func:`float32_bmm_inrange` FloatMitchell on fp32 bit patterns when no
-  product can under- or overflow (checked by :func:`encode_f32_inrange`): the
-  product's bit pattern is then ``a + (b - bits(1.0))`` modulo ``2**32`` (the
-  sign bits add to their XOR), one integer add per product, masked to +0 where
-  an operand is zero or subnormal (the unit reads those as zero; adding +0
-  leaves an fp32 sum that started at +0 unchanged, so zero products are
-  skipped). Accumulation in fp32 in ascending ``k``.
+* :func:`float32_bmm_inrange` FloatMitchell on finite fp32 bit patterns: where
+  a product cannot under- or overflow (:func:`encode_f32_inrange` marks the left
+  operands that could, against the right operand's exponent range) its bit
+  pattern is ``a + (b - bits(1.0))`` modulo ``2**32`` (the sign bits add to
+  their XOR), one integer add per product, masked to +0 where an operand is
+  zero or subnormal (the unit reads those as zero; adding +0 leaves an fp32 sum
+  that started at +0 unchanged, so zero products are skipped). Products of the
+  marked operands are computed with flush and overflow, as the golden model.
+  Accumulation in fp32 in ascending ``k``.
 """
 
 from __future__ import annotations
@@ -150,12 +152,14 @@ _I32_MIN = np.int32(-(2**31))
 
 
 @njit(parallel=True, cache=True)
-def encode_f32_inrange(bits, widen16, is_b, codes, masks):
+def encode_f32_inrange(bits, widen16, is_b, codes, masks, other_lo, other_hi):
     """Codes of fp32 bit patterns (int32, flat; with ``widen16``: bf16 patterns, shifted up 16 bits)
     for :func:`float32_bmm_inrange`, and their range.
 
-    ``codes``: the bits (``b``: minus ``bits(1.0)``); ``masks``: all ones for a non-zero
-    exponent field, 0 for zero/subnormal (read as zero). Returns ``(lo, hi, zeros, nonfinite)``:
+    ``codes``: the bits (``b``: minus ``bits(1.0)``); ``masks``: -1 for a normal value, 0 for
+    zero/subnormal (read as zero), 1 for a left operand whose product with some right operand
+    of range ``[other_lo, other_hi]`` (of ``|b| - bits(1.0)``) could flush or overflow (``a``
+    only; pass ``other_lo > other_hi`` for none). Returns ``(lo, hi, zeros, nonfinite)``:
     ``lo``/``hi`` the range of ``r = |x| - bits(1.0)`` over the normal values (``lo > hi``
     when there are none), whether any value was zero/subnormal, and whether any was inf/NaN
     (read from ``r``: below ``F32_R_MIN`` exactly for zero/subnormal, from ``F32_R_INF`` on
@@ -170,6 +174,9 @@ def encode_f32_inrange(bits, widen16, is_b, codes, masks):
     one = np.int32(FP32_ONE)
     mag_bits = np.int32(F32_MAG_BITS)
     r_min = np.int32(F32_R_MIN)
+    check = other_lo <= other_hi
+    risky_below = np.int64(F32_R_MIN) - other_lo  # r < this: some product flushes
+    risky_from = np.int64(F32_R_INF) - other_hi  # r >= this: some product overflows
     for t in prange(nblk):
         s0 = t * ENC_BLOCK
         s1 = min(n, s0 + ENC_BLOCK)
@@ -184,6 +191,8 @@ def encode_f32_inrange(bits, widen16, is_b, codes, masks):
             r = np.int32(np.int32(x & mag_bits) - one)
             cs[i] = np.int32(x - shift)
             ms[i] = np.int32(-1) if r >= r_min else np.int32(0)
+            if check and r >= r_min and (r < risky_below or r >= risky_from):
+                ms[i] = np.int32(1)
             lo_t = min(lo_t, r if r >= r_min else _I32_MAX)
             hi_t = max(hi_t, r)
             all_t = min(all_t, r)
@@ -209,7 +218,9 @@ def float32_bmm_inrange(ab, am, bp, bm, b_zeros, out):
     ``ab``/``am``: left codes and masks ``(B,M,K)``; ``bp``/``bm``: right codes and masks
     ``(B,K,N)``; ``b_zeros``: whether any right mask is 0 (otherwise the mask is skipped).
     Each pass adds 4 consecutive ``k`` (in order) into 4 rows of a 256-column strip, so every
-    output is loaded and stored once per 4 products; a pass with a zero left operand goes row by row.
+    output is loaded and stored once per 4 products; a pass with a zero or a risky left operand
+    (mask 1: some product may flush or overflow) goes row by row, the risky one with every
+    product checked as the golden model does.
     """
     nb, m, k = ab.shape
     n = bp.shape[2]
@@ -228,7 +239,7 @@ def float32_bmm_inrange(ab, am, bp, bm, b_zeros, out):
                 for r in range(F32_ROWS):
                     for q in range(F32_KSTEP):
                         live &= am[b_i, i0 + r, kk + q]
-                if live == 0:
+                if live != -1:
                     for q in range(F32_KSTEP):
                         _f32_rows_step(ab, am, bp, bm, b_zeros, b_i, i0, rows, kk + q, j0, j1, out)
                 elif b_zeros:
@@ -299,16 +310,31 @@ def _f32_block_masked(ab, bp, bm, b_i, i0, kk, j0, j1, out):
 
 
 @njit(inline="always", cache=True)
+def _f32_checked(a, x, mk):
+    """FloatMitchell fp32 product of ``a`` (bits) and ``x = b - bits(1.0)`` with flush and overflow (float32)."""
+    b = np.int32(x + np.int32(FP32_ONE))
+    r = np.int64(a & np.int32(F32_MAG_BITS)) + np.int64(b & np.int32(F32_MAG_BITS)) - 2 * FP32_ONE
+    mag = np.int32(r + FP32_ONE) if r >= F32_R_MIN else np.int32(0)
+    mag = mag if r < F32_R_INF else np.int32(0xFF << 23)
+    sign = np.int32((a ^ b) & np.int32(-(1 << 31)))
+    return bits_as_f32(np.int32(np.int32(mag | sign) & mk))
+
+
+@njit(inline="always", cache=True)
 def _f32_rows_step(ab, am, bp, bm, b_zeros, b_i, i0, rows, kk, j0, j1, out):
-    """One ``k`` step of single rows (zero left operands skipped: their products are +0)."""
+    """One ``k`` step of single rows (zero left operands skipped: their products are +0; risky ones checked)."""
     brow = bp[b_i, kk, j0:j1]
     bmsk = bm[b_i, kk, j0:j1]
     for r in range(rows):
-        if am[b_i, i0 + r, kk] == 0:
+        state = am[b_i, i0 + r, kk]
+        if state == 0:
             continue
         a = ab[b_i, i0 + r, kk]
         orow = out[b_i, i0 + r, j0:j1]
-        if b_zeros:
+        if state == 1:
+            for j in range(j1 - j0):
+                orow[j] += _f32_checked(a, brow[j], bmsk[j])
+        elif b_zeros:
             for j in range(j1 - j0):
                 orow[j] += bits_as_f32(np.int32((a + brow[j]) & bmsk[j]))
         else:

@@ -214,6 +214,26 @@ def test_float_in_range_fast_path(fmt):
             np.testing.assert_array_equal(got.numpy().view(np.int32), want.view(np.int32))
 
 
+@pytest.mark.parametrize("fmt", ["fp32", "bf16"])
+def test_float_fast_path_flush_and_overflow_inside_blocks(fmt):
+    """Left operands whose products flush (tiny) or overflow (huge) against part of the right operand,
+    scattered among ordinary ones: they take checked products, the rest the one-add kernel."""
+    unit = FloatMitchell(fmt)
+    gen = torch.Generator().manual_seed(7)
+    a = round_to_format(torch.randn(9, 44, generator=gen), unit)
+    b = round_to_format(torch.randn(44, 300, generator=gen), unit)
+    a[1, 5] = 1e-36  # flushes against small b
+    a[4, 9] = -3e35  # overflows against large b
+    a[8, 43] = 2e-38
+    b[5, :7] = round_to_format(torch.tensor([1e-3, 1e-5, 3.0, -2e-4, 1e4, 0.0, -1e-6]), unit)
+    b[9, 10:14] = round_to_format(torch.tensor([1e4, -2e3, 5.0, 1e-2]), unit)
+    a = round_to_format(a, unit)
+    want = golden_float_sum(unit, a, b)
+    got = approx_matmul(a, b, unit)
+    np.testing.assert_array_equal(got.numpy().view(np.int32), want.view(np.int32))
+    assert torch.isinf(got).any() and torch.isfinite(got[0]).all()
+
+
 def test_out_of_range_and_wrong_types_raise():
     unit = Mitchell(8, signed=True)
     ok = torch.zeros(2, 3, dtype=torch.int64)
