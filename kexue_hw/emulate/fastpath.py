@@ -106,25 +106,30 @@ def separable_bmm(unit: IntUnit, a: torch.Tensor, b: torch.Tensor, sign_magnitud
 @lru_cache(maxsize=None)
 def _saturation_excess(unit: MBM) -> tuple[int, np.ndarray]:
     """``(low, excess)``: magnitudes ``>= low`` are the only ones whose products can saturate;
-    ``excess[u - low, v - low]`` = unsaturated minus saturated magnitude of MBM's ``u * v``."""
+    ``excess[u - low, v - low]`` = unsaturated minus saturated magnitude of MBM's ``u * v``.
+
+    Only products of two magnitudes of the top exponent (``>= 2**(N-1)``) reach the ``2N``-bit
+    range (below it, Mitchell's product and the correction stay under ``2**(2N-1) * 1.08``).
+    """
     from ..arith import mul
     from ..spec import Mitchell
 
     top = unit.max_value
     limit = (1 << int(unit_params(unit)[3])) - 1
-    mags = np.arange(1, top + 1)
+    mags = np.arange(1 << (unit.width - 1), top + 1)
     mitchell = mul(Mitchell(unit.width, False, unit.frac_bits), mags[:, None], mags[None, :]).astype(np.int64)
-    k = np.floor(np.log2(mags)).astype(np.int64)
-    ksum = k[:, None] + k[None, :] - 6
-    corr = np.where(ksum >= 0, 5 << np.maximum(ksum, 0), 5 >> np.minimum(-ksum, 62))
+    shift = 2 * (unit.width - 1) - 6  # ka + kb - 6 for the top exponent
+    corr = (5 << shift) if shift >= 0 else (5 >> -shift)
     excess = np.maximum(mitchell + corr - limit, 0)
     rows = np.flatnonzero(excess.any(axis=1))
-    low = int(mags[rows[0]]) if rows.size else top + 1
-    return low, np.ascontiguousarray(excess[low - 1 :, low - 1 :])
+    if not rows.size:
+        return top + 1, np.zeros((0, 0), np.int64)
+    first = int(rows[0])
+    return int(mags[first]), np.ascontiguousarray(excess[first:, first:])
 
 
 def mbm_small(unit: MBM, la: np.ndarray, lbt: np.ndarray, lo: int, out: np.ndarray, a, b) -> None:
-    """Add the MBM (width <= 8) product of Mitchell lane codes ``a (B,M,K)``, ``b`` transposed ``(B,N,K)`` to ``out``.
+    """Add the MBM product (corrected products below ``2**24``) of Mitchell lane codes ``a (B,M,K)``, ``b`` transposed ``(B,N,K)`` to ``out``.
 
     ``a``, ``b``: the integer operands (tensors), for the saturation of unsigned units.
     """

@@ -90,8 +90,11 @@ def check_operands(a: torch.Tensor, b: torch.Tensor, unit, sign_magnitude: bool 
 
 
 def _is_fast_mitchell(unit) -> bool:
-    """Units on the int32-lane kernels: Mitchell, and MBM (Mitchell's lanes plus its correction), up to 8 bits."""
-    return isinstance(unit, (Mitchell, MBM)) and unit.width <= 8
+    """Units on the int32-lane kernels: Mitchell up to 12 bits (products below ``2**24``, exact in float32),
+    MBM (Mitchell's lanes plus its correction) while the corrected products stay below ``2**24``."""
+    if isinstance(unit, Mitchell):
+        return unit.width <= 12
+    return isinstance(unit, MBM) and unit.width <= (12 if unit.signed else 11)
 
 
 def _int_bmm(unit: IntUnit, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -118,7 +121,7 @@ def _lane_tables(unit: Mitchell, lo: int):
 
 
 def _mitchell_small(unit: Mitchell, a: torch.Tensor, b: torch.Tensor, sign_magnitude: bool) -> np.ndarray:
-    """Fast path (Mitchell <= 8 bits): lane codes of ``a (B,M,K)`` and ``b`` transposed ``(B,N,K)``.
+    """Fast path (Mitchell <= 12 bits, MBM): lane codes of ``a (B,M,K)`` and ``b`` transposed ``(B,N,K)``.
 
     Operands are range-checked unless their dtype cannot leave the unit's range (int8 on a
     signed 8-bit unit). ``b`` stored as ``(B,N,K)`` (e.g. a transposed weight) is read as is;

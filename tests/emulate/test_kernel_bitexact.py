@@ -12,12 +12,17 @@ INT_UNITS = [
     Mitchell(8, signed=True),
     Mitchell(8, signed=False),
     Mitchell(5, signed=True, frac_bits=2),
+    Mitchell(10, signed=False),
     Mitchell(12, signed=True),
+    Mitchell(12, signed=False, frac_bits=5),
     Mitchell(16, signed=False, frac_bits=5),
     MBM(8, signed=True),
     MBM(8, signed=False),
     MBM(6, signed=True, frac_bits=2),
     MBM(10, signed=False, frac_bits=3),
+    MBM(11, signed=False),
+    MBM(12, signed=True),
+    MBM(13, signed=True),
     ILM(8, signed=True, corrections=0),
     ILM(8, signed=False, corrections=3),
     ILM(11, signed=False, corrections=2),
@@ -97,8 +102,11 @@ def test_separable_path_exhaustive(unit):
     np.testing.assert_array_equal(got, mul(unit, vals[:, None], vals[None, :]))
 
 
-@pytest.mark.parametrize("unit", [MBM(8), MBM(8, signed=True), ILM(8, corrections=1), ILM(8, True, 3), Exact(8)],
-                         ids=lambda u: u.describe())
+@pytest.mark.parametrize(
+    "unit",
+    [MBM(8), MBM(8, signed=True), MBM(11), Mitchell(12), ILM(8, corrections=1), ILM(8, True, 3), Exact(8)],
+    ids=lambda u: u.describe(),
+)
 def test_long_k_extremes_every_fast_path(unit):
     """K crossing the int32 blocks (lanes) and the exact float32 slices (GEMMs); saturating MBM products."""
     rng = np.random.default_rng(5)
