@@ -3,9 +3,8 @@
 By default an idle OpenMP thread spins for a few milliseconds before it sleeps. The
 emulation kernels (Numba) and torch alternate many times per model forward, so
 each side's spinning threads take the cores the other side is about to use; on a
-machine shared with other jobs the spinning also competes with them. Measured
-here: an emulated int8 matmul next to a torch matmul ran 3-8x slower with the
-spinning default than with ``OMP_WAIT_POLICY=PASSIVE``.
+machine shared with other jobs the spinning also competes with them, and the
+emulation runs several times slower (``benchmarks/emulate.md``).
 
 :func:`configure` (run when ``kexue_hw`` is imported) sets ``OMP_WAIT_POLICY=PASSIVE``
 unless the user chose a policy. OpenMP runtimes read it when they load, so it holds
