@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(out))
     else:
-        print(f"| run | s/step | steps | dev acc | test greedy | test beam 3 |\n|---|---:|---:|---:|---:|---:|")
+        print("| run | s/step | steps | dev acc | test greedy | test beam 3 |\n|---|---:|---:|---:|---:|---:|")
         for name, r in results.items():
             print(f"| {name} | {r['seconds_per_step']} | {r['steps_run']} | {r['dev_accuracy']:.4f} | "
                   f"{r['test_accuracy_greedy']:.4f} | {r['test_accuracy_beam3']:.4f} |")  # fmt: skip

@@ -19,7 +19,7 @@ def register(sub) -> None:
         "--method",
         choices=["auto", "brute", "analytic"],
         default="auto",
-        help="exhaustive path: brute force, or closed-form sums (Mitchell mul; auto picks it)",
+        help="exhaustive path: brute force, or closed-form sums (Mitchell mul, MBM, ILM, Mitchell div; auto picks it)",
     )
     p.add_argument("--plot", metavar="FILE.png", default=None, help="draw the relative-error heat map")
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 
 
 def register(subparsers) -> None:
@@ -24,8 +22,6 @@ def register(subparsers) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if "torch" not in sys.modules and "numba" not in sys.modules:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see benchmarks/emulate.md
     from .report import accuracy_rows, accuracy_table
     from .throughput import markdown_table, measure_matmul, use_threads
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -91,9 +90,9 @@ def _run(args) -> int:
         if not out.parent.is_dir():
             raise ValueError(f"--json {out}: folder {str(out.parent)!r} does not exist")
     if args.ray is not False:
-        try:
-            import ray  # noqa: F401
-        except ImportError:
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
             raise ValueError("--ray needs the distributed extra: pip install 'kexue-hw[distributed]'") from None
     previous = load_results(out) if (args.resume and out is not None) else []
     done: list[dict] = list(previous)

@@ -8,7 +8,6 @@ happen inside the handlers, so ``kexue-hw --help`` stays fast. Handlers return t
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 

@@ -19,19 +19,9 @@ import torch
 from .calibration import CONTENT_FREE, Calibrator
 from .patterns import CLM_PATTERN, CLM_VERBALIZER, MLM_PATTERNS, MLM_VERBALIZER, Pattern, Verbalizer
 
+from .shipped import DEFAULT_CHECKPOINT, WEIGHTS, shipped
+
 __all__ = ["WEIGHTS", "DEFAULT_CHECKPOINT", "shipped", "PetClassifier", "PetTask", "build_task", "checkpoint_hash"]
-
-WEIGHTS = Path(__file__).resolve().parent / "weights"
-#: the checkpoint each scorer loads by default
-DEFAULT_CHECKPOINT = {"mlm": "pet-mlm-semi", "clm": "pet-clm-few-shot"}
-
-
-def shipped(name: str) -> Path:
-    """The shipped folder ``weights/<name>`` (``ValueError`` naming it when absent)."""
-    path = WEIGHTS / name
-    if not (path / "manifest.json").is_file():
-        raise ValueError(f"shipped model {name!r} is missing from {WEIGHTS} (reinstall kexue-hw or pass a folder)")
-    return path
 
 
 def _quiet_transformers():

@@ -310,7 +310,7 @@ def train_command(args) -> int:
             manifest = train_clm_head(train_set, args.out, shots=args.shots, seed=args.seed, eval_set=eval_set,
                                       threads=args.threads)
     else:
-        from .task import shipped
+        from .shipped import shipped
 
         s = PetSettings(shots=args.shots, seed=args.seed, semi=args.semi)
         manifest = train_mlm(args.model or shipped("char-bert"), train_set, s, args.out, eval_set=eval_set,
