@@ -255,6 +255,9 @@ def register(sub) -> None:
 
 
 def _cmd(args) -> int:
+    from .cli_values import output_dir
+
+    output_dir("-o", args.output)
     mode = "quick" if args.quick else "full" if args.full else "default"
     path = write_report(args.output, mode, force=args.force)
     print(path)
