@@ -30,3 +30,14 @@ def run_cli(capsys):
         return code, captured.out, captured.err
 
     return run
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "requires_tools(*names): skip without the tools; fail instead when CI=true")
+
+
+def pytest_runtest_setup(item):
+    from tool_requirements import require_tools
+
+    for mark in item.iter_markers("requires_tools"):
+        require_tools(*mark.args)
