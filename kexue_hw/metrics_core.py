@@ -64,36 +64,48 @@ def progress_bar(total: int, enabled: bool, label: str):
 
 
 class _LineProgress:
-    """:func:`progress_bar` off a terminal (logs, CI, pipes): plain lines, so a long sweep never looks stuck."""
+    """:func:`progress_bar` off a terminal (logs, CI, pipes): a line every ``interval`` seconds after the first
+    ``grace``, from a timer thread, so a long step without updates never looks stuck."""
 
     task_ids = [0]
 
     def __init__(self, total: int, label: str, grace: float = 2.0, interval: float = 10.0):
+        import threading
         import time
 
         self.total, self.label, self.grace, self.interval = total, label, grace, interval
         self.done = 0
         self.t0 = time.perf_counter()
-        self.last = None
+        self.printed = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kexue-progress", daemon=True)
+        self._thread.start()
 
     def update(self, task_id=0, advance: int = 0) -> None:
+        self.done += advance
+
+    def _run(self) -> None:
         import time
 
-        self.done += advance
-        now = time.perf_counter() - self.t0
-        if now >= self.grace and (self.last is None or now - self.last >= self.interval):
-            self.last = now
-            self._line(now)
+        if self._stop.wait(self.grace):
+            return
+        while True:
+            self._line(time.perf_counter() - self.t0)
+            if self._stop.wait(self.interval):
+                return
 
     def _line(self, now: float, end: str = "") -> None:
         import sys
 
-        share = self.done / self.total if self.total else 1.0
+        self.printed = True
+        share = min(self.done / self.total, 1.0) if self.total else 1.0
         left = f" (~{now / share - now:.0f} s left)" if 0 < share < 1 else ""
         print(f"{self.label}: {100 * share:5.1f}% {now:.0f} s{left}{end}", file=sys.stderr, flush=True)
 
     def stop(self) -> None:
         import time
 
-        if self.last is not None:
+        self._stop.set()
+        self._thread.join()
+        if self.printed:
             self._line(time.perf_counter() - self.t0, end=", done")

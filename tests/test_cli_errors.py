@@ -184,9 +184,13 @@ def test_memory_estimate(monkeypatch):
 def test_long_sweeps_report_progress_off_a_terminal(capsys):
     from kexue_hw.metrics_core import progress_bar
 
+    import time
+
     bar = progress_bar(100, True, "sweep")  # stderr is captured: not a terminal
-    bar.grace, bar.interval = 0.0, 0.0
     bar.update(bar.task_ids[0], advance=40)
+    time.sleep(bar.grace + 0.5)  # no update during the wait: the timer still reports
+    bar.update(bar.task_ids[0], advance=60)
     bar.stop()
     lines = capsys.readouterr().err.splitlines()
-    assert lines[0].startswith("sweep:  40.0%") and lines[-1].endswith("done")
+    assert lines[0].startswith("sweep:  40.0%") and lines[-1].startswith("sweep: 100.0%")
+    assert lines[-1].endswith("done")
