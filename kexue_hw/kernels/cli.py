@@ -78,9 +78,12 @@ def cmd_taylor(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    from ..hdl.progress import Progress
     from .performer_eval import evaluate, render
 
-    result = evaluate(args.quick)
+    with Progress("performer-bench") as bar:
+        bar.update(phase="error against m, time against L")
+        result = evaluate(args.quick)
     print(json.dumps(result, indent=2) if args.json else render(result))
     return 0
 

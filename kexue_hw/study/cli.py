@@ -56,7 +56,7 @@ def register(subparsers) -> None:
     p.add_argument("--markdown", metavar="FILE", help="also write the table here")
     p.add_argument("--plots", metavar="DIR", help="write one Pareto plot per model here")
     p.add_argument("--resume", action="store_true", help="skip cells already in --json OUT")
-    p.add_argument("--force", action="store_true", help="overwrite an existing --json OUT and --markdown FILE")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --json OUT, --markdown FILE and --plots files")
     p.add_argument("--ray", nargs="?", const="local", default=False, metavar="ADDRESS",
                    help="run cells as Ray tasks: a local instance, or the cluster at ADDRESS")  # fmt: skip
     p.add_argument("--quiet", action="store_true")
@@ -73,6 +73,10 @@ def _pairs(option: str, items: list[str], exists, what: str) -> dict:
             raise UsageError(f"{option} {item!r}: no such {what} {path!r}")
         out[model] = path
     return out
+
+
+def _plot_path(folder: str, model: str) -> Path:
+    return Path(folder) / f"pareto_{model.replace(':', '_').replace('/', '_')}.png"
 
 
 def _check_options(args) -> dict:
@@ -96,6 +100,10 @@ def _check_options(args) -> dict:
         output_file("--markdown", args.markdown, force=args.force)
     if args.plots:
         output_dir("--plots", args.plots)
+        for model in args.models:
+            if _plot_path(args.plots, model).exists() and not args.force:
+                raise UsageError(f"--plots {args.plots}: {_plot_path(args.plots, model).name} exists; "
+                                 "pass --force to overwrite it")  # fmt: skip
     if args.ray is not False:
         try:
             import ray  # noqa: F401
@@ -131,7 +139,7 @@ def _run(args) -> int:
         Path(args.markdown).write_text(table + "\n", "utf-8")
     if args.plots:
         for model in settings.models:
-            path = pareto_plot(cells, model, Path(args.plots) / f"pareto_{model.replace(':', '_').replace('/', '_')}.png")
+            path = pareto_plot(cells, model, _plot_path(args.plots, model))
             if path and not args.quiet:
                 print(f"wrote {path}", file=sys.stderr)
     print(table)
