@@ -341,7 +341,8 @@ def _check_shapes(a: torch.Tensor, b: torch.Tensor) -> None:
     if a.dim() != 3 or b.dim() != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         raise ValueError(f"approx_bmm needs (B,M,K) x (B,K,N) operands, got {tuple(a.shape)} x {tuple(b.shape)}")
     if a.device.type != "cpu" or b.device.type != "cpu":
-        raise ValueError("approx_bmm runs on CPU tensors (the Numba kernels)")
+        device = a.device if a.device.type != "cpu" else b.device
+        raise ValueError(f"approx_bmm: operands on {device}; the unit's Numba kernels run on CPU tensors (.cpu() first)")
 
 
 @approx_bmm.register_fake

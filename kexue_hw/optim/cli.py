@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
+from ..cli_values import (UsageError, csv_list, int_range, non_negative_float, output_dir, positive_float,
+                          positive_int, refuse, seed)  # fmt: skip
+from ..spec import SpecError, parse_unit
+
 __all__ = ["register"]
 
+#: the tasks and methods (kept in step with :data:`.tasks.TASKS` and :data:`.finetune.METHODS`, which import torch)
+MODELS = ("mwp", "pet-mlm")
+METHODS = ("ste", "unit_backward", "zo")
 
-def _csv(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
+
+def _emulated_unit(text: str) -> str:
+    """argparse type: a full unit name (``native`` has nothing to fine-tune or cost)."""
+    if text.strip().lower() == "native":
+        raise argparse.ArgumentTypeError("native has no unit to train on or cost; give a unit such as mitchell_s8")
+    try:
+        parse_unit(text)
+    except SpecError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def _units(text: str) -> list[str]:
+    return [_emulated_unit(t) for t in csv_list(text)]
 
 
 def register(subparsers) -> None:
@@ -20,18 +40,19 @@ def register(subparsers) -> None:
         "Methods: ste (exact-product gradients), unit_backward (backward products on the unit too), zo "
         "(zeroth-order: forward passes only).",
     )
-    f.add_argument("--model", default="mwp", help="mwp or pet-mlm")
-    f.add_argument("--unit", required=True, help="unit name, e.g. mitchell_s8")
-    f.add_argument("--method", default="ste", help="ste, unit_backward or zo")
-    f.add_argument("--minutes", type=float, default=5.0, help="wall-clock budget of the fine-tuning")
-    f.add_argument("--lr", type=float, default=1e-4)
-    f.add_argument("--zo-lr", type=float, default=1e-5)
-    f.add_argument("--zo-eps", type=float, default=1e-3)
-    f.add_argument("--zo-directions", type=int, default=2)
-    f.add_argument("--eval-limit", type=int, default=300, help="evaluation examples")
-    f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--threads", type=int, default=2)
+    f.add_argument("--model", choices=MODELS, default="mwp")
+    f.add_argument("--unit", type=_emulated_unit, required=True, help="unit name, e.g. mitchell_s8")
+    f.add_argument("--method", choices=METHODS, default="ste")
+    f.add_argument("--minutes", type=positive_float, default=5.0, help="wall-clock budget of the fine-tuning")
+    f.add_argument("--lr", type=positive_float, default=None, help="ste, unit_backward: AdamW rate (1e-4)")
+    f.add_argument("--zo-lr", type=positive_float, default=None, help="zo: step size (1e-5)")
+    f.add_argument("--zo-eps", type=positive_float, default=None, help="zo: perturbation (1e-3)")
+    f.add_argument("--zo-directions", type=positive_int, default=None, help="zo: directions per step (2)")
+    f.add_argument("--eval-limit", type=positive_int, default=300, help="evaluation examples")
+    f.add_argument("--seed", type=seed, default=0)
+    f.add_argument("--threads", type=positive_int, default=2)
     f.add_argument("--out", help="write the fine-tuned checkpoint here")
+    f.add_argument("--force", action="store_true", help="write into an --out folder that is not empty")
     f.add_argument("--json", action="store_true")
     f.set_defaults(func=_finetune)
 
@@ -41,15 +62,15 @@ def register(subparsers) -> None:
         description="REINFORCE over one unit per product site (each Linear, each attention module, the rest), "
         "reward = accuracy - lambda * MAC-weighted multiplier LUTs relative to exact.",
     )
-    a.add_argument("--model", default="pet-mlm", help="mwp or pet-mlm")
-    a.add_argument("--choices", type=_csv, default=["exact_s8", "mitchell_s8", "mitchell_s8_t3", "ilm_s8_c1"])
-    a.add_argument("--lambda", dest="lam", type=float, default=0.2, help="weight of the cost in the reward")
-    a.add_argument("--steps", type=int, default=30)
-    a.add_argument("--samples", type=int, default=8, help="assignments drawn per step")
-    a.add_argument("--minutes", type=float, help="stop the search after this long")
-    a.add_argument("--eval-limit", type=int, default=300, help="examples scoring each assignment")
-    a.add_argument("--seed", type=int, default=0)
-    a.add_argument("--threads", type=int, default=2)
+    a.add_argument("--model", choices=MODELS, default="pet-mlm")
+    a.add_argument("--choices", type=_units, default=["exact_s8", "mitchell_s8", "mitchell_s8_t3", "ilm_s8_c1"])
+    a.add_argument("--lambda", dest="lam", type=non_negative_float, default=0.2, help="weight of the cost in the reward")
+    a.add_argument("--steps", type=positive_int, default=30)
+    a.add_argument("--samples", type=int_range(2), default=8, help="assignments drawn per step")
+    a.add_argument("--minutes", type=positive_float, help="stop the search after this long")
+    a.add_argument("--eval-limit", type=positive_int, default=300, help="examples scoring each assignment")
+    a.add_argument("--seed", type=seed, default=0)
+    a.add_argument("--threads", type=positive_int, default=2)
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=_assign)
 
@@ -58,22 +79,24 @@ def _log(args):
     return (lambda msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
 
 
-def _check_common(args) -> None:
-    if args.threads < 1:
-        raise ValueError(f"--threads must be at least 1, got {args.threads}")
-    if args.eval_limit < 1:
-        raise ValueError(f"--eval-limit must be at least 1, got {args.eval_limit}")
-
-
 def _finetune(args) -> int:
+    if args.method == "zo":
+        refuse(args, ["lr"], "sets the gradient methods' rate; zo steps with --zo-lr")
+    else:
+        refuse(args, ["zo_lr", "zo_eps", "zo_directions"], "applies to --method zo")
+    if args.out:
+        out = output_dir("--out", args.out)
+        if out.is_dir() and any(out.iterdir()) and not args.force:
+            raise UsageError(f"--out {args.out}: folder is not empty; pass --force to write into it")
+    elif args.force:
+        raise UsageError("--force applies to --out DIR")
     import torch
 
     from .finetune import FinetuneSettings, finetune
     from .tasks import load_tune_task
 
-    _check_common(args)
-    settings = FinetuneSettings(unit=args.unit, method=args.method, minutes=args.minutes, lr=args.lr, zo_lr=args.zo_lr,
-                                zo_eps=args.zo_eps, zo_directions=args.zo_directions, seed=args.seed)  # fmt: skip
+    given = {k: getattr(args, k) for k in ("lr", "zo_lr", "zo_eps", "zo_directions") if getattr(args, k) is not None}
+    settings = FinetuneSettings(unit=args.unit, method=args.method, minutes=args.minutes, seed=args.seed, **given)
     torch.set_num_threads(args.threads)
     log = _log(args)
     task = load_tune_task(args.model, eval_limit=args.eval_limit)
@@ -98,21 +121,13 @@ def _finetune(args) -> int:
 
 
 def _assign(args) -> int:
+    if len(set(args.choices)) < 2:
+        raise UsageError(f"--choices {','.join(args.choices)}: give at least two different units to choose between")
     import torch
 
     from .assign import AssignmentSearch, assignment_configs, assignment_cost, product_sites, unit_lut_ratios
     from .tasks import load_tune_task
 
-    _check_common(args)
-    if not args.lam >= 0:
-        raise ValueError(f"--lambda must be >= 0, got {args.lam}")
-    if args.steps < 1 or args.samples < 2:
-        raise ValueError("--steps must be >= 1 and --samples >= 2")
-    from ..models.evaluation import resolve_unit
-
-    for name in args.choices:
-        if resolve_unit(name) is None:
-            raise ValueError("--choices: every choice must be a unit (native has no hardware cost)")
     torch.set_num_threads(args.threads)
     log = _log(args)
     task = load_tune_task(args.model, eval_limit=args.eval_limit)
