@@ -83,11 +83,75 @@ def mwp_task(checkpoint=None, *, train_file=None, eval_file=None, eval_limit: in
     )
 
 
-def pet_task(checkpoint=None, **kw) -> TuneTask:
-    """The shipped PET masked-LM classifier (see :func:`kexue_hw.models.pet.tune.pet_tune_task`)."""
-    from ..models.pet.tune import pet_tune_task
+def pet_task(checkpoint=None, *, train_file=None, eval_file=None, eval_limit: int = 300, eval_offset: int = 0,
+             batch_size: int = 16, seed: int = 0) -> TuneTask:  # fmt: skip
+    """The shipped PET masked-LM classifier (one member); loss = the cloze cross-entropy on its labelled examples.
 
-    return pet_tune_task(checkpoint, **kw)
+    The labelled examples are the ones the checkpoint was trained on (``few_shot_indices`` of its
+    manifest, into the sentiment train split) when the manifest has them, else a seeded balanced
+    draw of 1 % of ``train_file``. Evaluation: the first ``eval_limit`` reviews of the valid split
+    from ``eval_offset``, classified with the checkpoint's calibration.
+    """
+    import json
+    from pathlib import Path
+
+    from ..models.pet.data import few_shot_indices, read_labelled, sentiment_file
+    from ..models.pet.task import PetClassifier
+    from ..models.pet.train import cloze_loss, save_pet
+
+    clf = PetClassifier.load(checkpoint, scorer="mlm")
+    if len(clf.members) != 1:
+        raise ValueError(f"pet-mlm: fine-tuning takes a one-member checkpoint, {clf.source} has {len(clf.members)}")
+    scorer, pattern = clf.members[0]
+    model = scorer.model
+    model.float()
+    train_set = read_labelled(train_file or sentiment_file("train"))
+    eval_set = read_labelled(eval_file or sentiment_file("valid"))
+    manifest = Path(clf.source) / "manifest.json"
+    chosen = json.loads(manifest.read_text(encoding="utf-8")).get("few_shot_indices") if manifest.is_file() else None
+    if not chosen or train_file is not None or max(chosen) >= len(train_set):
+        chosen = few_shot_indices(train_set.labels, fraction=0.01, seed=seed)
+    groups = scorer.word_groups(clf.verbalizer)
+    if len(groups) != 1:
+        raise ValueError("pet-mlm: fine-tuning needs label words of one token length")
+    ((k, group),) = groups.items()
+    class_ids = [[ids for c2, _, ids in group if c2 == c] for c in range(clf.verbalizer.num_classes)]
+    rows = [scorer.encode_one(train_set.texts[i], pattern, k) for i in chosen]
+    labels = torch.tensor([train_set.labels[i] for i in chosen])
+    texts = eval_set.texts[eval_offset : eval_offset + eval_limit]
+    gold = eval_set.labels[eval_offset : eval_offset + eval_limit]
+
+    def batches(seed_: int):
+        g = torch.Generator().manual_seed(seed_)
+        while True:
+            idx = torch.randint(len(rows), (batch_size,), generator=g).tolist()
+            yield scorer.collate([rows[i] for i in idx]), labels[idx]
+
+    def loss(batch):
+        b, y = batch
+        hidden = scorer.hidden(b["input_ids"], b["attention_mask"])
+        return cloze_loss(hidden, scorer.head, b["positions"], class_ids, y)
+
+    def evaluate(unit):
+        with torch.no_grad(), _emulated(unit, model):
+            pred = clf.log_probs(texts).argmax(-1).tolist()
+        correct = [p == y for p, y in zip(pred, gold)]
+        return sum(correct) / len(correct), correct
+
+    def save(directory):
+        save_pet(directory, [(model, scorer.tokenizer, pattern)], kind=clf.kind, verbalizer=clf.verbalizer,
+                 calibration=clf.calibrator.to_dict(), base=clf.source)  # fmt: skip
+
+    return TuneTask(
+        name="pet-mlm",
+        model=model,
+        loss=loss,
+        batches=batches,
+        evaluate=evaluate,
+        probe=lambda: clf.log_probs(texts[:2]),
+        save=save,
+        n_eval=len(texts),
+    )
 
 
 TASKS = {"mwp": mwp_task, "pet-mlm": pet_task}
