@@ -4,7 +4,9 @@
 
 * ``cov.emulated``: calls that went through the unit, by kind (``linear``,
   ``matmul``, ``attention_qk``, ``attention_av``, ``conv``, ``elementwise``) with MACs;
-* ``cov.layers``: calls per swapped module name;
+* ``cov.layers``: calls per module name (swapped modules, and the scopes of
+  :class:`~kexue_hw.emulate.per_module.ModuleConfigs`), ``cov.layer_macs`` their MACs and
+  ``cov.layer_units`` the units they ran on;
 * ``cov.exact``: aten matrix-product ops (mm, bmm, addmm, convolution, SDPA, ...)
   seen at the dispatcher level outside the emulation, i.e. products that stayed exact.
 
@@ -64,6 +66,8 @@ class Coverage:
         self.emulated: Counter = Counter()
         self.emulated_macs: Counter = Counter()
         self.layers: Counter = Counter()
+        self.layer_macs: Counter = Counter()  # MACs per module name
+        self.layer_units: dict[str, set[str]] = {}  # units each module's products ran on
         self.exact: Counter = Counter()
         self.kernel_calls = 0
 
@@ -80,13 +84,16 @@ class Coverage:
         )
 
 
-def record(kind: str, macs: int, layer: str | None = None) -> None:
-    """Count one emulated product (called by the front ends)."""
+def record(kind: str, macs: int, layer: str | None = None, unit: str | None = None) -> None:
+    """Count one emulated product (called by the front ends): its kind, MACs, module and unit."""
     for cov in _stack():
         cov.emulated[kind] += 1
         cov.emulated_macs[kind] += int(macs)
-        if layer:
+        if layer is not None:
             cov.layers[layer] += 1
+            cov.layer_macs[layer] += int(macs)
+            if unit:
+                cov.layer_units.setdefault(layer, set()).add(unit)
 
 
 class _ProductWatcher(TorchDispatchMode):
