@@ -18,14 +18,13 @@ Both are integer unit specs (no divider) that every face takes. Their name carri
 content hash: ``table_u8_3f2a9c1b04de`` (sha256 of the products) and
 ``function_u16_...`` (sha256 of the function's products on a fixed probe set), so
 caches and reports tell circuits apart. ``parse_unit`` reads ``table:FILE.npy`` (and
-the name of any table or function unit alive in this process).
+the name of any table or function unit built earlier in this process).
 """
 
 from __future__ import annotations
 
 import hashlib
 import pathlib
-import weakref
 
 import numpy as np
 
@@ -36,8 +35,9 @@ __all__ = ["Table", "FunctionUnit", "MAX_TABLE_WIDTH"]
 #: widest table: 2**24 entries (64 MiB as int32)
 MAX_TABLE_WIDTH = 12
 
-#: units alive in this process, by name (so ``parse_unit(u.describe())`` finds them)
-_ALIVE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+#: every table and function unit built in this process, by name, so ``parse_unit(u.describe())`` finds it
+#: for the rest of the process (the study and the emulation op pass units around by name)
+_ALIVE: dict = {}
 
 
 def patterns_to_values(patterns: np.ndarray, width: int, signed: bool) -> np.ndarray:
@@ -102,7 +102,7 @@ class _ContentUnit(IntUnit):
         unit = _ALIVE.get(f"{cls.family}_{rest}")
         if unit is None:
             raise SpecError(
-                f"{cls.family}_{rest} names a unit by its content hash and none with that hash is loaded; "
+                f"{cls.family}_{rest} names a unit by its content hash and none with that hash was loaded; "
                 f"build it first (e.g. {cls.example})"
             )
         return unit
@@ -151,6 +151,7 @@ class Table(_ContentUnit):
         values = canonical.astype(np.int32)  # 2N <= 24 bits
         values.flags.writeable = False
         object.__setattr__(self, "values", values)
+        object.__setattr__(self, "verilog", None)  # (text, module, ports) when tabulated from a Verilog module
         self._finish(width, signed, _digest(b"table", bytes([width, signed]), canonical.tobytes()), source)
 
     # ------------------------------------------------------------------ constructors

@@ -47,7 +47,7 @@ def test_names_round_trip_while_the_unit_lives(tmp_path):
     assert parse_unit(f"table:{tmp_path / 'two.npz'}:second") == Table(TINY)
     with pytest.raises(SpecError, match="name one"):
         Table.from_file(tmp_path / "two.npz")
-    with pytest.raises(SpecError, match="none with that hash is loaded"):
+    with pytest.raises(SpecError, match="none with that hash was loaded"):
         parse_unit("table_u8_000000000000")
     with pytest.raises(SpecError, match="does not exist"):
         parse_unit("table:/no/such/file.npy")

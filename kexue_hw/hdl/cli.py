@@ -152,7 +152,8 @@ def _cmd_synth(args) -> int:
     from .synth import compare_with_exact
 
     if args.verilog:  # the user's module, in the same register wrapper, next to the exact multiplier
-        from .external import compare_verilog_with_exact, operand_width
+        from .external import operand_width
+        from .synth import compare_verilog_with_exact
 
         if args.unit not in (None, "table") or not args.top or args.stages or args.op != "mul":
             raise SpecError("synth --verilog FILE --top MODULE takes a combinational multiplier (no unit, --stages, --op)")

@@ -5,8 +5,9 @@ named by the user (``ports=("A", "B", "O")``) or found in its declarations when 
 two inputs and one output. Simulation reuses the hdl harness (:mod:`.verilator`, its ``eval``
 mode: the harness returns the module's outputs for the operand pairs it is sent); operands go
 in as ``N``-bit patterns and the ``2N``-bit output is read as a two's complement product for
-signed units. Synthesis wraps it in the same :class:`~kexue_hw.hdl.synth.RegisteredPorts`
-as the built-in units.
+signed units. Synthesis (:mod:`.synth`: ``HARDWARE``, ``compare_verilog_with_exact``) wraps it in the same
+:class:`~kexue_hw.hdl.synth.RegisteredPorts` as the built-in units; a table tabulated from a
+module keeps the module (``table.verilog``) so its cost can be measured.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from amaranth.lib.wiring import In, Out
 from ..spec import Exact, SpecError
 from ..table import MAX_TABLE_WIDTH, FunctionUnit, Table, patterns_to_values
 
-__all__ = ["read_module", "operand_width", "VerilogMultiplier", "verilog_function", "table_from_verilog", "function_from_verilog",
-           "compare_verilog_with_exact"]  # fmt: skip
+__all__ = ["read_module", "operand_width", "VerilogMultiplier", "verilog_function", "table_from_verilog",
+           "function_from_verilog"]  # fmt: skip
 
 _KEYWORDS = {"input", "output", "inout", "wire", "reg", "logic", "signed", "unsigned"}
 
@@ -147,23 +148,14 @@ def table_from_verilog(path, top: str, *, width: int = 8, signed: bool = False, 
     """The :class:`Table` of a Verilog multiplier: all ``4**width`` pairs simulated (2..12 bits)."""
     if not 2 <= width <= MAX_TABLE_WIDTH:
         raise SpecError(f"width={width}: a table covers 2..{MAX_TABLE_WIDTH} bits (function_from_verilog above)")
+    text, ports = read_module(path, top, ports)
     fn = verilog_function(path, top, width=width, signed=signed, ports=ports)
-    return Table.from_function(fn, width, signed=signed, name=f"{pathlib.Path(path).name}:{top}")
+    table = Table.from_function(fn, width, signed=signed, name=f"{pathlib.Path(path).name}:{top}")
+    object.__setattr__(table, "verilog", (text, top, ports))  # its hardware: synthesis and the study's cost
+    return table
 
 
 def function_from_verilog(path, top: str, *, width: int, signed: bool = False, ports=None) -> FunctionUnit:
     """A Verilog multiplier too wide to tabulate as a :class:`FunctionUnit` (sampled metrics, slow emulation)."""
     fn = verilog_function(path, top, width=width, signed=signed, ports=ports)
     return FunctionUnit(fn, width, signed=signed, name=f"{pathlib.Path(path).name}:{top}")
-
-
-def compare_verilog_with_exact(path, top: str, *, width: int, signed: bool = False, ports=None,
-                               target: str = "ice40") -> dict:  # fmt: skip
-    """Synthesize module ``top`` inside the register wrapper of the built-in units, next to the exact
-    multiplier of the same width (one row of ``kexue-hw synth``)."""
-    from .synth import exact_comparison, synthesize_component
-
-    text, ports = read_module(path, top, ports)
-    component = VerilogMultiplier(top, ports, width, signed)
-    res = synthesize_component(component, top, width, "mul", 0, target, sources={"user.v": text})
-    return exact_comparison(res, Exact(width, signed), target)

@@ -27,10 +27,13 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..registry import SpecRegistry
 from ..spec import Exact, IntUnit, SpecError
+from ..table import Table
+from .external import VerilogMultiplier, read_module
 
-__all__ = ["TARGETS", "SynthResult", "RegisteredPorts", "synthesize", "synthesize_component", "compare_with_exact",
-           "exact_comparison", "tools_available"]  # fmt: skip
+__all__ = ["TARGETS", "SynthResult", "RegisteredPorts", "HARDWARE", "synthesize", "synthesize_component",
+           "compare_with_exact", "compare_verilog_with_exact", "exact_comparison", "tools_available"]  # fmt: skip
 
 TARGETS = {
     "ice40": {
@@ -126,12 +129,35 @@ def _fmax(report: dict) -> float:
     return float(min(values)) if values else float("inf")  # no clocked path: unbounded
 
 
+#: the hardware of each unit family: ``fn(unit, op, stages) -> (component, {file name: Verilog it instantiates})``
+HARDWARE = SpecRegistry("the hardware (kexue_hw.hdl)")
+
+
+@HARDWARE.register(IntUnit)
+def _generated(unit: IntUnit, op: str, stages: int):
+    """The built-in families: the generated datapath (:func:`kexue_hw.hdl.build`)."""
+    from . import build
+
+    return build(unit, op, stages), {}
+
+
+@HARDWARE.register(Table)
+def _external(unit: Table, op: str, stages: int):
+    """Table units tabulated from a Verilog module: that module, as it is (combinational multiplication)."""
+    if unit.verilog is None:
+        raise SpecError(f"{unit.describe()} came from {unit.source} and has no hardware: build it from its Verilog "
+                        "(--verilog FILE --top M) to synthesize it")  # fmt: skip
+    if op != "mul" or stages:
+        raise SpecError(f"{unit.describe()} is the user's combinational multiplier: op mul, stages 0 only")
+    text, top, ports = unit.verilog
+    return VerilogMultiplier(top, ports, unit.width, unit.signed), {"user.v": text}
+
+
 def synthesize(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "ice40", seed: int = 1,
                workdir: pathlib.Path | None = None) -> SynthResult:  # fmt: skip
     """Synthesize, place and route one unit; returns LUT/FF counts and Fmax (MHz)."""
-    from . import build
-
-    return synthesize_component(build(unit, op, stages), unit.describe(), unit.width, op, stages, target, seed, workdir)
+    component, sources = HARDWARE.lookup(unit)(unit, op, stages)
+    return synthesize_component(component, unit.describe(), unit.width, op, stages, target, seed, workdir, sources)
 
 
 def synthesize_component(component, name: str, width: int, op: str = "mul", stages: int = 0, target: str = "ice40",
@@ -181,6 +207,16 @@ def exact_twin(unit: IntUnit) -> Exact:
 def compare_with_exact(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "ice40") -> dict:
     """One table row: the unit's figures next to the exact combinational multiplier's."""
     return exact_comparison(synthesize(unit, op, stages, target), exact_twin(unit), target)
+
+
+def compare_verilog_with_exact(path, top: str, *, width: int, signed: bool = False, ports=None,
+                               target: str = "ice40") -> dict:  # fmt: skip
+    """Module ``top`` of the Verilog file ``path`` in the same register wrapper, next to the exact
+    multiplier of the same width (one row of ``kexue-hw synth --verilog``)."""
+    text, ports = read_module(path, top, ports)
+    res = synthesize_component(VerilogMultiplier(top, ports, width, signed), top, width, "mul", 0, target,
+                               sources={"user.v": text})  # fmt: skip
+    return exact_comparison(res, Exact(width, signed), target)
 
 
 def exact_comparison(res: SynthResult, exact: Exact, target: str = "ice40") -> dict:

@@ -38,6 +38,17 @@ endmodule
 """
 
 
+@pytest.fixture(scope="module")
+def _shared_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("verilator-cache")
+
+
+@pytest.fixture
+def cache(_shared_cache, monkeypatch):
+    """One Verilator build cache for this module's tests (each module is built once)."""
+    monkeypatch.setenv("KEXUE_HW_CACHE", str(_shared_cache))
+
+
 def test_ports_and_widths_are_read_from_the_declarations(tmp_path):
     (tmp_path / "a.v").write_text(ANSI)
     (tmp_path / "n.v").write_text(NON_ANSI)
@@ -54,8 +65,7 @@ def test_ports_and_widths_are_read_from_the_declarations(tmp_path):
 
 @requires_verilator
 @pytest.mark.slow  # two Verilator builds, ~20 s each on 2 cores (cached afterwards)
-def test_tabulated_modules_match_their_function(tmp_path, monkeypatch):
-    monkeypatch.setenv("KEXUE_HW_CACHE", str(tmp_path / "cache"))
+def test_tabulated_modules_match_their_function(tmp_path, cache):
     (tmp_path / "a.v").write_text(ANSI)
     (tmp_path / "s.v").write_text(SIGNED)
     t = table_from_verilog(tmp_path / "a.v", "approx4", width=4)
@@ -67,8 +77,7 @@ def test_tabulated_modules_match_their_function(tmp_path, monkeypatch):
 
 @requires_verilator
 @pytest.mark.slow  # one Verilator build
-def test_cli_error_on_a_verilog_module(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("KEXUE_HW_CACHE", str(tmp_path / "cache"))
+def test_cli_error_on_a_verilog_module(tmp_path, cache, capsys):
     (tmp_path / "n.v").write_text(NON_ANSI.replace("en ? a * b : 8'd0", "a * b"))
     assert main(["error", "table", "--verilog", str(tmp_path / "n.v"), "--top", "gated", "--ports", "a,b,p",
                  "--width", "4", "--json"]) == 0  # fmt: skip
@@ -93,3 +102,18 @@ def test_synth_wraps_the_module_like_the_builtin_units(tmp_path, capsys):
     assert row["unit"] == "approx4" and row["width"] == 4
     assert row["ffs"] == 4 + 4 + 8 and row["exact_ffs"] == 16  # the same register wrapper on both
     assert row["luts"] > 0 and row["lut_ratio"] == round(row["luts"] / row["exact_luts"], 3) and row["fmax_mhz"] > 0
+
+
+@requires_verilator
+@requires_nextpnr
+@pytest.mark.slow  # one synthesis (the module's Verilator build is shared with the test above)
+def test_a_table_from_verilog_keeps_its_hardware_for_the_cost(tmp_path, cache):
+    from kexue_hw.hdl.synth import compare_verilog_with_exact, synthesize
+
+    (tmp_path / "a.v").write_text(ANSI)
+    t = table_from_verilog(tmp_path / "a.v", "approx4", width=4)
+    assert t.verilog[1:] == ("approx4", ("x", "y", "z"))
+    res = synthesize(t)
+    assert res.luts == compare_verilog_with_exact(tmp_path / "a.v", "approx4", width=4)["luts"]
+    with pytest.raises(SpecError, match="stages 0 only"):
+        synthesize(t, stages=2)
