@@ -64,25 +64,25 @@ def test_ports_and_widths_are_read_from_the_declarations(tmp_path):
 
 
 @requires_verilator
-@pytest.mark.slow  # two Verilator builds, ~20 s each on 2 cores (cached afterwards)
+@pytest.mark.slow  # two Verilator builds, ~20 s each on 2 cores (shared with the tests below)
 def test_tabulated_modules_match_their_function(tmp_path, cache):
     (tmp_path / "a.v").write_text(ANSI)
     (tmp_path / "s.v").write_text(SIGNED)
     t = table_from_verilog(tmp_path / "a.v", "approx4", width=4)
     v = np.arange(16)
     assert np.array_equal(t.values, v[:, None] * v[None, :] + (v[:, None] & 1))
-    s = table_from_verilog(tmp_path / "s.v", "s4", width=4, signed=True)
+    s = table_from_verilog(tmp_path / "s.v", "s4", width=4, signed=True, ports="a,b,p")
     assert s == tabulate(Exact(4, signed=True))
 
 
 @requires_verilator
-@pytest.mark.slow  # one Verilator build
-def test_cli_error_on_a_verilog_module(tmp_path, cache, capsys):
-    (tmp_path / "n.v").write_text(NON_ANSI.replace("en ? a * b : 8'd0", "a * b"))
-    assert main(["error", "table", "--verilog", str(tmp_path / "n.v"), "--top", "gated", "--ports", "a,b,p",
-                 "--width", "4", "--json"]) == 0  # fmt: skip
+@pytest.mark.slow  # one Verilator build (the signed module)
+def test_cli_error_on_a_signed_module_with_named_ports(tmp_path, cache, capsys):
+    (tmp_path / "s.v").write_text(SIGNED)
+    assert main(["error", "table", "--verilog", str(tmp_path / "s.v"), "--top", "s4", "--ports", "a,b,p",
+                 "--width", "4", "--signed", "--json"]) == 0  # fmt: skip
     out = json.loads(capsys.readouterr().out)
-    assert out["ep"] == 0.0 and out["evoapprox"]["MAE"] == 0.0  # the exact product, gate ignored
+    assert out["signed"] and out["ep"] == 0.0 and out["evoapprox"]["MAE"] == 0.0  # an exact signed multiplier
 
 
 def test_cli_verilog_errors_exit_2(tmp_path, capsys):
