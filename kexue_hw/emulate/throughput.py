@@ -1,18 +1,23 @@
-"""Matrix-product throughput: native fp32 matmul and our kernels (Mitchell, FloatMitchell, product tables).
+"""Matrix-product throughput: native fp32 matmul and our kernels on every unit (product tables included).
 
 What ``kexue-hw emulate-bench``, ``benchmarks/matmul.py`` and the report section measure.
 Methods and shapes run interleaved round-robin (so background load hits them
 alike); each figure is the best time, in GMAC/s = M*K*N / seconds / 1e9.
 
 * ``native_fp32``: ``torch.matmul`` on float32.
-* ``mitchell_int8``: :func:`approx_matmul` on int8 tensors with ``Mitchell(8, signed=True)``,
-  end to end (range check, both operands' log encodings, kernel, int64 result).
-* ``float_mitchell_fp32``: :func:`approx_matmul` on float32 with ``FloatMitchell('fp32')``.
+* integer units, 8 bits, end to end through :func:`approx_matmul` (range check,
+  operand encodings, kernel, int64 result): ``mitchell_int8`` (``Mitchell(8, signed=True)``),
+  ``mitchell_t3_int8`` (``frac_bits=3``), ``mbm_int8``, ``mbm_uint8`` (unsigned, saturating),
+  ``ilm_c0_int8`` .. ``ilm_c3_int8``, ``exact_int8``; int8 operands (uint8 for ``mbm_uint8``).
+* ``float_mitchell_fp32`` / ``float_mitchell_bf16``: :func:`approx_matmul` on float32 /
+  bfloat16 tensors with ``FloatMitchell``.
 * ``table_int8``: :func:`approx_matmul` on a :class:`~kexue_hw.table.Table` (Mitchell 8-bit signed
   tabulated), same int8 operands: the product-table gather path of bring-your-own multipliers.
 
 Callers may add methods (``extra``: name -> ``make(ai, bi, af, bf)`` returning a callable), as
 ``benchmarks/matmul.py`` adds the former lookup-table baseline.
+
+``<method>_over_native`` is native time / method time (1.0: as fast as native fp32).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import time
 import torch
 
 from ..arith import tabulate
-from ..spec import FloatMitchell, Mitchell
+from ..spec import ILM, MBM, Exact, FloatMitchell, Mitchell
 from ..tables import markdown_table as _markdown_table
 from .ops import approx_matmul
 
@@ -42,20 +47,36 @@ def use_threads(threads: int | None = None) -> int:
     return threads
 
 
+#: the integer units of the benchmark: (method name, unit, unsigned operands)
+INT_METHODS = (
+    ("mitchell_int8", Mitchell(8, signed=True), False),
+    ("mitchell_t3_int8", Mitchell(8, signed=True, frac_bits=3), False),
+    ("mbm_int8", MBM(8, signed=True), False),
+    ("mbm_uint8", MBM(8, signed=False), True),
+    *((f"ilm_c{c}_int8", ILM(8, signed=True, corrections=c), False) for c in range(4)),
+    ("exact_int8", Exact(8, signed=True), False),
+)
+FLOAT_METHODS = (("float_mitchell_fp32", "fp32"), ("float_mitchell_bf16", "bf16"))
+METHODS = ("native_fp32", *(m[0] for m in INT_METHODS), *(m[0] for m in FLOAT_METHODS), "table_int8")
+
+
 def _methods(shape, names=None, extra=None) -> dict:
     m, k, n = shape
     gen = torch.Generator().manual_seed(0)
     af, bf = torch.randn(m, k, generator=gen), torch.randn(k, n, generator=gen)
     ai = torch.randint(-128, 128, (m, k), generator=gen, dtype=torch.int8)
     bi = torch.randint(-128, 128, (k, n), generator=gen, dtype=torch.int8)
-    s8, f32 = Mitchell(8, signed=True), FloatMitchell("fp32")
-    t8 = tabulate(s8)
-    table = {
-        "native_fp32": lambda: torch.matmul(af, bf),
-        "mitchell_int8": lambda: approx_matmul(ai, bi, s8),
-        "float_mitchell_fp32": lambda: approx_matmul(af, bf, f32),
-        "table_int8": lambda: approx_matmul(ai, bi, t8),
-    }
+    au = torch.randint(0, 256, (m, k), generator=gen, dtype=torch.uint8)
+    bu = torch.randint(0, 256, (k, n), generator=gen, dtype=torch.uint8)
+    s8 = Mitchell(8, signed=True)
+    table = {"native_fp32": lambda: torch.matmul(af, bf)}
+    for name, unit, unsigned in INT_METHODS:
+        x, y = (au, bu) if unsigned else (ai, bi)
+        table[name] = lambda x=x, y=y, unit=unit: approx_matmul(x, y, unit)
+    for name, fmt in FLOAT_METHODS:
+        x, y = (af, bf) if fmt == "fp32" else (af.to(torch.bfloat16), bf.to(torch.bfloat16))
+        table[name] = lambda x=x, y=y, unit=FloatMitchell(fmt): approx_matmul(x, y, unit)
+    table["table_int8"] = lambda t8=tabulate(s8): approx_matmul(ai, bi, t8)
     table.update({name: make(ai, bi, af, bf) for name, make in (extra or {}).items()})
     if names:
         table = {name: fn for name, fn in table.items() if name in names}
@@ -111,6 +132,10 @@ def _row(shape, best: dict, rounds: int) -> dict:
     row: dict = {"shape": f"{m}x{k}x{n}", "rounds": rounds}
     for name, seconds in best.items():
         row[f"{name}_gmacs"] = round(m * k * n / max(seconds, 1e-9) / 1e9, 4)
+    if "native_fp32" in best:
+        for name in best:
+            if name != "native_fp32":
+                row[f"{name}_over_native"] = round(best["native_fp32"] / best[name], 4)
     for key, (x, y) in RATIOS.items():
         if x in best and y in best:
             row[key] = round(best[y] / best[x], 4)
