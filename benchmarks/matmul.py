@@ -6,8 +6,9 @@ Shapes are MxKxN (default: 128x768x768 128x768x3072 128x3072x768), all cores
 unless ``--threads``. Reports GMAC/s for native ``torch.matmul`` fp32 and, end to
 end through ``approx_matmul``, every 8-bit integer unit (Mitchell, Mitchell
 truncated to 3 fraction bits, MBM signed and unsigned, ILM with 0..3 corrections,
-Exact; int8/uint8 in, int64 out), FloatMitchell fp32 and bf16, and the 256x256
-lookup-table gather baseline (Numba), with each one's ratio to native
+Exact; int8/uint8 in, int64 out), FloatMitchell fp32 and bf16, the product-table path of table units
+(``table_int8``: ``tabulate(Mitchell(8, signed=True))``), and the former 256x256
+lookup-table gather baseline (Numba, ``benchmarks/lut_baseline.py``), with each one's ratio to native
 (``<method>_over_native``). Every round runs every method on every shape once
 (background load then hits all alike); at least ``--reps`` rounds, more until each
 ran ``--min-time`` seconds; each figure is the best time (:mod:`kexue_hw.emulate.throughput`).
@@ -37,15 +38,22 @@ def main(argv=None) -> int:
     parser.add_argument("--methods", nargs="+", default=None, help="a subset (native_fp32 is always measured)")
     args = parser.parse_args(argv)
 
+    from kexue_hw import Mitchell
     from kexue_hw.emulate.throughput import METHODS, measure_shapes, ratio_table, use_threads
 
-    if args.methods and not set(args.methods) <= set(METHODS):
-        parser.error(f"--methods: unknown {sorted(set(args.methods) - set(METHODS))}; choose from {', '.join(METHODS)}")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from lut_baseline import lut_matmul
+
+    s8 = Mitchell(8, signed=True)
+    baseline = {"lut_baseline": lambda ai, bi, af, bf: (lambda: lut_matmul(ai, bi, s8))}
+    known = (*METHODS, *baseline)
+    if args.methods and not set(args.methods) <= set(known):
+        parser.error(f"--methods: unknown {sorted(set(args.methods) - set(known))}; choose from {', '.join(known)}")
     methods = None if not args.methods else tuple({"native_fp32", *args.methods})
     threads = use_threads(args.threads)
     shapes = [tuple(int(v) for v in s.lower().split("x")) for s in args.shapes]
     load_before = os.getloadavg()[0]
-    rows = measure_shapes(shapes, args.reps, methods=methods, min_time=args.min_time)
+    rows = measure_shapes(shapes, args.reps, methods=methods, min_time=args.min_time, extra=baseline)
     load = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     import numba
 

@@ -14,8 +14,10 @@ from . import _threads
 
 _threads.configure()  # idle OpenMP threads wait passively (torch and Numba alternate; see kexue_hw._threads)
 
-from .spec import ILM, MBM, Exact, FloatMitchell, Mitchell, SpecError, Unit, unit_from_name  # noqa: E402
+from .spec import ILM, MBM, Exact, FloatMitchell, Mitchell, SpecError, Unit, parse_unit, unit_from_name  # noqa: E402
+from .table import FunctionUnit, Table  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Exact", "Mitchell", "MBM", "ILM", "FloatMitchell", "Unit", "SpecError", "unit_from_name", "__version__"]
+__all__ = ["Exact", "Mitchell", "MBM", "ILM", "FloatMitchell", "Table", "FunctionUnit", "Unit", "SpecError",
+           "unit_from_name", "parse_unit", "__version__"]  # fmt: skip

@@ -44,7 +44,7 @@ def register(sub) -> None:
 
 
 def cmd_error(args) -> int:
-    from .metrics import error_metrics
+    from .metrics import error_metrics, evoapprox_figures
 
     unit = unit_from_args(args)
     unit.check_op(args.op)
@@ -73,14 +73,17 @@ def cmd_error(args) -> int:
         from .plots import plot_error_heatmap
 
         plot_error_heatmap(unit, args.op, args.plot)
+    evo = evoapprox_figures(m, unit)
     if args.json:
-        print(json.dumps(m.as_dict()))
+        print(json.dumps({**m.as_dict(), "name": unit.describe(), **({"evoapprox": evo} if evo else {})}))
         return 0
     how = "exhaustive" if m.exhaustive else f"sampled, seed {m.seed}"
     print(f"{unit.describe()} {args.op}: {m.pairs:,} pairs ({how}) in {m.seconds:.2f} s")
     for key in ("ep", "mae", "mse", "wce", "mre", "wcre", "bias", "nmed", "rel_min", "rel_max"):
         print(f"  {key:<8} {getattr(m, key):.6g}")
     print(f"  worst |error| at {m.worst_abs_pair}, worst relative at {m.worst_rel_pair}")
+    if evo:
+        print("  EvoApproxLib: " + ", ".join(f"{k} {v:.6g}" for k, v in evo.items()))
     if args.plot:
         print(f"  heat map written to {args.plot}")
     return 0

@@ -28,13 +28,14 @@ import time
 
 import numpy as np
 
-from .arith import dispatch, div, mul, round_to_format, unit_params
+from .arith import dispatch, div, mul, round_to_format, tabulate, unit_params
 from .metrics_core import ErrorMetrics, progress_bar
-from .metrics_sweep import _domain, _init_stats, _sample, _summarize, _sweep_grid, _sweep_pairs
+from .metrics_sweep import _domain, _init_stats, _sample, _summarize, _sweep_grid, _sweep_pairs, _sweep_products, _sweep_table
 from .registry import SpecRegistry
 from .spec import FloatMitchell, IntUnit, SpecError, Unit
+from .table import MAX_TABLE_WIDTH, FunctionUnit, Table
 
-__all__ = ["ErrorMetrics", "error_metrics", "EXHAUSTIVE_MAX_WIDTH", "relative_error_grid", "METRICS"]
+__all__ = ["ErrorMetrics", "error_metrics", "evoapprox_figures", "EXHAUSTIVE_MAX_WIDTH", "relative_error_grid", "METRICS"]
 
 #: widths up to this are swept exhaustively by default
 EXHAUSTIVE_MAX_WIDTH = 16
@@ -191,6 +192,67 @@ def _float_metrics(unit: FloatMitchell, op: str, *, samples: int, seed: int, **_
         seed=seed,
         params=unit.params(),
     )
+
+
+# ----------------------------------------------------------------------------- units given by their products
+
+
+@METRICS.register(Table)
+@METRICS.register(FunctionUnit)
+def _product_metrics(unit: IntUnit, op: str, *, exhaustive, samples, seed, progress, method) -> ErrorMetrics:
+    """Units given by their products: every pair up to 12 bits (a function is tabulated first), else sampled.
+
+    The same statistics as the sweep of the built-in units (a :class:`Table` of a built-in unit
+    gives exactly its brute-force figures).
+    """
+    if method == "analytic":
+        raise SpecError("the analytic path covers Mitchell multiplication only")
+    if exhaustive is None:
+        exhaustive = unit.width <= MAX_TABLE_WIDTH
+    if exhaustive and unit.width > MAX_TABLE_WIDTH:
+        raise SpecError(f"a {unit.width}-bit function unit is not swept exhaustively (4**{unit.width} calls); sample it")
+    if not exhaustive and samples < 1:
+        raise SpecError(f"samples must be positive, got {samples}")
+    tiny = np.array([1, 2], dtype=np.int64)
+    _sweep_table(np.ones((2, 2), np.int32), tiny, _init_stats(2))  # compile outside the timed region
+    _sweep_products(tiny, tiny, tiny, _init_stats(1), 2)
+    t0 = time.perf_counter()
+    if exhaustive:
+        vals = _domain(unit)
+        st = _init_stats(vals.size)
+        _sweep_table((unit if isinstance(unit, Table) else tabulate(unit)).by_value(), vals, st)
+        pair_of, pairs = (lambda row, col: (int(vals[row]), int(vals[col]))), vals.size**2
+    else:
+        rng = np.random.default_rng(seed)
+        a, b = _sample(unit, samples, rng, divisor=False), _sample(unit, samples, rng, divisor=False)
+        st = _init_stats(math.ceil(samples / 4096))
+        _sweep_products(a, b, mul(unit, a, b), st, 4096)
+        pair_of, pairs = (lambda row, col: (int(a[col]), int(b[col]))), samples
+    seconds = time.perf_counter() - t0
+    return _summarize(unit, op, st, pairs, exhaustive, seconds, pair_of, None if exhaustive else seed)
+
+
+def evoapprox_figures(m: ErrorMetrics, unit: Unit) -> dict | None:
+    """The metrics under EvoApproxLib's names and scales (integer multipliers; ``None`` otherwise).
+
+    ``EP%``, ``MRE%``, ``WCRE%``: ``ep``, ``mre``, ``wcre`` in percent (relative errors over
+    the pairs whose exact product is non-zero); ``MAE``, ``WCE``, ``MSE`` as they are;
+    ``MAE%`` and ``WCE%``: ``mae`` and ``wce`` over ``2**(2N)`` (not over the largest
+    product), in percent, as EvoApproxLib prints them.
+    """
+    if unit.is_float or m.op != "mul":
+        return None
+    full = 2.0 ** (2 * unit.width)
+    return {
+        "EP%": 100 * m.ep,
+        "MAE": m.mae,
+        "MAE%": 100 * m.mae / full,
+        "WCE": m.wce,
+        "WCE%": 100 * m.wce / full,
+        "MRE%": 100 * m.mre,
+        "WCRE%": 100 * m.wcre,
+        "MSE": m.mse,
+    }
 
 
 def relative_error_grid(unit: IntUnit, op: str = "mul", size: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

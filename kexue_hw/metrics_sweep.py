@@ -153,3 +153,36 @@ def _summarize(unit, op, st, pairs, exhaustive, seconds, pair_of, seed) -> Error
         seed=seed,
         params=unit.params(),
     )
+
+
+# ----------------------------------------------------------------------------- units given by their products
+
+
+@njit(inline="always", cache=True)
+def _product_error(x, y, t):
+    """``(d, |exact|)`` of the product ``t`` of ``x, y``: ``d = (t - x*y) * sign(x*y)``, so ``d / |exact|`` is
+    ``(t - exact) / exact`` and ``|d|`` the absolute error (sign-magnitude units give the same ``d``)."""
+    ex = np.int64(x) * np.int64(y)
+    diff = np.int64(t) - ex
+    if ex < 0:
+        return float(-diff), float(-ex)
+    return float(diff), float(ex)
+
+
+@njit(parallel=True, cache=True)
+def _sweep_table(table, vals, st):
+    """Row ``r`` of ``st``: operand ``vals[r]`` against every ``vals[j]``, whose product is ``table[r, j]``."""
+    for r in prange(vals.size):
+        x = vals[r]
+        for j in range(vals.size):
+            d, exact = _product_error(x, vals[j], table[r, j])
+            _row_update(st, r, d, exact, j)
+
+
+@njit(parallel=True, cache=True)
+def _sweep_products(avals, bvals, products, st, chunk):
+    """Pairs ``(avals[i], bvals[i])`` with products ``products[i]``; row ``i // chunk`` of ``st`` accumulates them."""
+    for r in prange(st.shape[0]):
+        for i in range(r * chunk, min((r + 1) * chunk, avals.size)):
+            d, exact = _product_error(avals[i], bvals[i], products[i])
+            _row_update(st, r, d, exact, i)

@@ -93,6 +93,26 @@ class Steps:
         return markdown_table(["step", "seconds"], rows, "lr")
 
 
+def units_section(units, steps: Steps, found: dict) -> str:
+    """Metrics of the user's units (``--units``): exhaustive where that is cheap, with EvoApproxLib's figures."""
+    from .metrics import error_metrics, evoapprox_figures
+
+    rows, evo_rows = [], []
+    for unit in units:
+        m = steps.run(f"metrics {unit.describe()} mul", error_metrics, unit, "mul", samples=1_000_000, seed=0)
+        rows.append((unit.describe(), m))
+        found[unit.describe(), "mul"] = m
+        evo = evoapprox_figures(m, unit)
+        if evo:
+            evo_rows.append([unit.describe()] + [f"{v:.6g}" for v in evo.values()])
+    text = "\n### Your units\n\n" + metrics_table(rows)
+    if evo_rows:
+        text += "\nUnder EvoApproxLib's names (MAE% and WCE% of 2^(2N)):\n\n"
+        text += markdown_table(["unit", "EP%", "MAE", "MAE%", "WCE", "WCE%", "MRE%", "WCRE%", "MSE"], evo_rows,
+                               "l" + "r" * 8) + "\n"  # fmt: skip
+    return text
+
+
 def metrics_section(mode: str, steps: Steps, found: dict) -> str:
     """Metrics tables; every result also goes into ``found[(unit name, op)]`` for the summary."""
     from .metrics import error_metrics
@@ -190,10 +210,11 @@ def _study(outdir, mode, steps):
 
 
 def write_report(outdir: str | Path = "kexue-report", mode: str = "default", *, force: bool = False,
-                 verbose: bool = True) -> Path:  # fmt: skip
+                 verbose: bool = True, units=()) -> Path:  # fmt: skip
     """Write ``outdir/report.md`` (+ PNGs, ``study.json``) and return its path.
 
-    Refuses to overwrite an existing ``report.md`` unless ``force``.
+    Refuses to overwrite an existing ``report.md`` unless ``force``. ``units``: more specs (a
+    user's table units, say) whose metrics join the error-metrics section.
     """
     from . import __version__
 
@@ -213,7 +234,7 @@ def write_report(outdir: str | Path = "kexue-report", mode: str = "default", *, 
     started = datetime.now(timezone.utc)
 
     found: dict = {}
-    metrics = metrics_section(mode, steps, found)
+    metrics = metrics_section(mode, steps, found) + (units_section(units, steps, found) if units else "")
     summary, study_detail = study_part(outdir, mode, steps, found)
     heat = heatmap_section(outdir, steps)
     if mode == "quick":
@@ -251,14 +272,19 @@ def register(sub) -> None:
     size.add_argument("--quick", action="store_true", help="under a minute: a small study, sampled 16-bit sweeps")
     size.add_argument("--full", action="store_true", help="the whole grid, every shipped model, 32-bit RTL rows")
     p.add_argument("--force", action="store_true", help="overwrite an existing report.md")
+    p.add_argument("--units", default="", metavar="NAME,...",
+                   help="more units for the metrics section: names such as mitchell_s8_t3 or table:FILE.npy")  # fmt: skip
     p.set_defaults(func=_cmd)
 
 
 def _cmd(args) -> int:
+    from .spec import parse_unit
+
     from .cli_values import output_dir
 
     output_dir("-o", args.output)
     mode = "quick" if args.quick else "full" if args.full else "default"
-    path = write_report(args.output, mode, force=args.force)
+    units = [parse_unit(name) for name in args.units.split(",") if name.strip()]
+    path = write_report(args.output, mode, force=args.force, units=units)
     print(path)
     return 0

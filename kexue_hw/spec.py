@@ -138,13 +138,16 @@ def _check_int(name: str, value, lo: int, hi: int, hint: str = "") -> None:
 
 #: family name -> spec class, filled as the classes are defined (see :meth:`Unit.__init_subclass__`)
 _FAMILIES: dict[str, type] = {}
+#: ``scheme:...`` names (``table:FILE.npy``) -> the class whose ``parse_scheme`` reads them
+_SCHEMES: dict[str, type] = {}
 
 
 class Unit:
     """Base class of all unit specs (frozen dataclasses).
 
     A subclass that sets ``family`` is a unit family: :func:`parse_unit` and
-    :func:`unit_from_name` find it by that name.
+    :func:`unit_from_name` find it by that name; one that sets ``scheme`` also reads
+    names ``<scheme>:<text>`` with its ``parse_scheme(text)`` (``table:FILE.npy``).
     """
 
     #: short family name used by the CLI and file names
@@ -161,6 +164,8 @@ class Unit:
             if cls.family in _FAMILIES:
                 raise TypeError(f"unit family {cls.family!r} is defined twice")
             _FAMILIES[cls.family] = cls
+        if "scheme" in cls.__dict__:
+            _SCHEMES[cls.scheme] = cls
 
     def describe(self) -> str:
         """Compact identifier such as ``mitchell_s16_t8`` (:func:`parse_unit` reads it back)."""
@@ -501,11 +506,17 @@ def parse_unit(name: str) -> Unit:
     """The spec named ``name``, as :meth:`Unit.describe` writes it: ``parse_unit(u.describe()) == u``.
 
     ``mitchell_s8_t3`` -> ``Mitchell(8, True, 3)``, ``exact_u16_q12``, ``mbm_s8``,
-    ``ilm_s8_c1``, ``float_mitchell_bf16``. A name that does not parse raises
-    :class:`SpecError` saying what was expected.
+    ``ilm_s8_c1``, ``float_mitchell_bf16``; ``table:FILE.npy`` loads a product table
+    (:class:`kexue_hw.table.Table`). A name that does not parse raises :class:`SpecError`
+    saying what was expected.
     """
     if not isinstance(name, str):
         raise SpecError(f"a unit name must be a string, got {name!r}")
+    scheme, colon, rest = name.strip().partition(":")
+    if colon:
+        if scheme.lower() not in _SCHEMES:
+            raise SpecError(f"unit name {name!r}: unknown scheme {scheme!r}: choose one of {sorted(_SCHEMES)}")
+        return _SCHEMES[scheme.lower()].parse_scheme(rest)
     key = name.strip().lower().replace("-", "_")
     if key in _FAMILIES:
         example = _FAMILIES[key].example

@@ -21,7 +21,8 @@ import numpy as np
 from numba import njit, prange
 
 from ..registry import SpecRegistry
-from ..spec import FloatMitchell, IntUnit, Unit
+from ..spec import FloatMitchell, IntUnit, SpecError, Unit
+from ..table import MAX_TABLE_WIDTH, FunctionUnit, Table
 from . import dispatch, floating
 from ._bits import U64
 
@@ -36,6 +37,7 @@ __all__ = [
     "bits_to_float",
     "round_to_bf16",
     "round_to_format",
+    "tabulate",
     "GOLDEN",
 ]
 
@@ -207,6 +209,27 @@ class _FloatGolden:
             bb = np.broadcast_to(float_to_bits(unit, b, strict=strict), np.shape(q))
             return q, ((bb & (fmt.sign_bit - 1)) >> fmt.man_bits) == 0  # zero or subnormal divisor
         return q
+
+
+@GOLDEN.register(Table)
+@GOLDEN.register(FunctionUnit)
+class _ProductGolden:
+    """Units given by their products: the table lookup, or the function with its output range checked."""
+
+    @staticmethod
+    def mul(unit: Table | FunctionUnit, a, b, *, strict: bool):
+        scalar = _is_scalar(a) and _is_scalar(b)
+        a2, b2 = _int_operands(unit, a, b)
+        out = unit.products(a2, b2)
+        return int(out[()]) if scalar else out
+
+
+def tabulate(unit: IntUnit) -> Table:
+    """The :class:`~kexue_hw.table.Table` of an integer unit's golden product (every pair; width <= 12)."""
+    if not isinstance(unit, IntUnit) or unit.width > MAX_TABLE_WIDTH:
+        raise SpecError(f"tabulate takes an integer unit of 2..{MAX_TABLE_WIDTH} bits, got {unit!r}")
+    table = Table.from_function(lambda a, b: mul(unit, a, b), unit.width, signed=unit.signed, name=unit.describe())
+    return table
 
 
 # ----------------------------------------------------------------------------- floats

@@ -48,7 +48,7 @@ _EXPORTS = {
     "round_to_format": "units",
     "unit_key": "units",
     "unit_from_key": "units",
-    "lut_matmul": "baseline",
+    "lut_matmul": "ops",
 }
 
 __all__ = sorted(_EXPORTS) + ["OperandError"]

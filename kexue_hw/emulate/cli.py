@@ -17,7 +17,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "emulate-bench",
         help="torch emulation: approximate matmul throughput and model output error",
-        description="Throughput of the approximate matrix product (GMAC/s vs native fp32 and a lookup table) "
+        description="Throughput of the approximate matrix product (GMAC/s vs native fp32 and a product table) "
         "and the relative output error of a small config-built model per unit.",
     )
     p.add_argument("--shapes", nargs="+", type=shape, default=[(128, 768, 768)], help="MxKxN shapes")

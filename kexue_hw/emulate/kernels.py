@@ -21,8 +21,8 @@ parallel (``prange``).
   :func:`float32_bmm_finite` a fast path for fp32 operands with no NaN/inf.
   Both accumulate in fp32 in ascending ``k`` order, round to nearest even after
   every addition (no FMA, no reassociation).
-* :func:`lut_bmm` the lookup-table baseline (AdaPT/TorchApprox style): a
-  256 x 256 int32 product table gathered per operand pair; same loop structure.
+* :func:`table_bmm` product-table units (:class:`kexue_hw.table.Table`, AdaPT/TorchApprox
+  style): the int32 table gathered once per operand pair, summed in int32 blocks.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from ..arith.floating import float_mitchell_mul_bits
 from ..arith.mitchell import log_encode
 from ._bitcast import add_as_f32, bits_as_f32
 
-#: rows of ``a`` sharing each loaded ``b`` lane; columns per tile of the LUT baseline
+#: rows of ``a`` sharing each loaded ``b`` lane; columns per tile of the table kernel
 ROWS = 4
 COLS = 512
 
@@ -77,6 +77,22 @@ def mitchell_lane_table(lo, hi, p, is_b):
 
 #: square tile of the blocked transpose in :func:`encode_lanes`
 TILE = 64
+
+
+@njit(inline="always", cache=True)
+def _tiles(nb, r, c, rows, cols):
+    """Number of ``rows x cols`` tiles covering ``nb`` matrices of ``r x c``: the parallel tasks."""
+    return nb * ((r + rows - 1) // rows) * ((c + cols - 1) // cols)
+
+
+@njit(inline="always", cache=True)
+def _tile(t, r, c, rows, cols):
+    """``(matrix, first row, first column, rows, columns)`` of task ``t`` of :func:`_tiles` (edge tiles are smaller)."""
+    nr = (r + rows - 1) // rows
+    nc = (c + cols - 1) // cols
+    i0 = ((t // nc) % nr) * rows
+    j0 = (t % nc) * cols
+    return t // (nr * nc), i0, j0, min(rows, r - i0), min(cols, c - j0)
 
 
 @njit(parallel=True, cache=True)
@@ -242,17 +258,19 @@ def _product_to_f32(bits, fmt_code, f16_table):
 @njit(parallel=True, cache=True)
 def float_bmm_generic(a, b, e_bits, m_bits, fmt_code, f16_table, out):
     """FloatMitchell products of bit patterns (int64) through the golden primitive, fp32 accumulation."""
-    nb, m, k = a.shape
-    n = b.shape[2]
-    for t in prange(nb * m):
-        bt = t // m
-        i = t % m
-        orow = out[bt, i]
-        for kk in range(k):
-            x = a[bt, i, kk]
-            for j in range(n):
-                pb = float_mitchell_mul_bits(x, b[bt, kk, j], e_bits, m_bits)
-                orow[j] += _product_to_f32(pb, fmt_code, f16_table)
+    m = a.shape[1]
+    for t in prange(a.shape[0] * m):
+        _float_row(a[t // m, t % m], b[t // m], e_bits, m_bits, fmt_code, f16_table, out[t // m, t % m])
+
+
+@njit(inline="always", cache=True)
+def _float_row(arow, bmat, e_bits, m_bits, fmt_code, f16_table, orow):
+    """``orow += arow @ bmat`` with every product the golden primitive's, summed in fp32 in ascending ``k``."""
+    for kk in range(arow.size):
+        x = arow[kk]
+        brow = bmat[kk]
+        for j in range(orow.size):
+            orow[j] += _product_to_f32(float_mitchell_mul_bits(x, brow[j], e_bits, m_bits), fmt_code, f16_table)
 
 
 #: fp32 fast path, int32 lanes: ``r = (|a| - bits(1)) + (|b| - bits(1))`` never overflows for normal
@@ -299,14 +317,9 @@ def float32_bmm_finite(ar, am, br, bm, out):
     """
     nb, m, k = ar.shape
     n = br.shape[2]
-    nrb = (m + FLOAT_ROWS - 1) // FLOAT_ROWS
-    ncb = (n + FLOAT_COLS - 1) // FLOAT_COLS
-    for t in prange(nb * nrb * ncb):
-        b_i = t // (nrb * ncb)
-        i0 = ((t // ncb) % nrb) * FLOAT_ROWS
-        j0 = (t % ncb) * FLOAT_COLS
-        j1 = min(j0 + FLOAT_COLS, n)
-        rows = min(FLOAT_ROWS, m - i0)
+    for t in prange(_tiles(nb, m, n, FLOAT_ROWS, FLOAT_COLS)):
+        b_i, i0, j0, rows, w = _tile(t, m, n, FLOAT_ROWS, FLOAT_COLS)
+        j1 = j0 + w
         if rows == FLOAT_ROWS:
             o0 = out[b_i, i0, j0:j1]
             o1 = out[b_i, i0 + 1, j0:j1]
@@ -337,34 +350,30 @@ def float32_bmm_finite(ar, am, br, bm, out):
                         orow[j] += _f32_product(ra, ma, brow[j], bmsk[j])
 
 
-# ----------------------------------------------------------------------------- lookup-table baseline
+# ----------------------------------------------------------------------------- product tables
 
 
 @njit(parallel=True, cache=True)
-def lut_bmm(a, b, table, out):
-    """Lookup-table product: ``table[(a & 255) << 8 | (b & 255)]`` summed in int32 then int64.
+def table_bmm(a, b, table, shift, kblock, out):
+    """Lookup-table product: ``out[., i, j] += sum_k table[a[., i, k] << shift | b[., k, j]]``.
 
-    ``a``, ``b`` hold uint8 table indices (two's complement bytes); same tiles as the fast kernel.
+    ``a``, ``b`` hold table indices (uint8/uint16 bit patterns), ``table`` is flat int32 with
+    ``2**shift`` columns. Tiles of :data:`ROWS` x :data:`COLS` outputs run in parallel; each sums
+    in int32 over ``kblock`` steps of K (``kblock * max|table| < 2**31``), then widens into int64 ``out``.
     """
     nb, m, k = a.shape
     n = b.shape[2]
-    nrb = (m + ROWS - 1) // ROWS
-    ncb = (n + COLS - 1) // COLS
-    for t in prange(nb * nrb * ncb):
-        bt = t // (nrb * ncb)
-        rem = t % (nrb * ncb)
-        i0 = (rem // ncb) * ROWS
-        j0 = (rem % ncb) * COLS
-        rows = min(ROWS, m - i0)
-        w = min(COLS, n - j0)
+    for t in prange(_tiles(nb, m, n, ROWS, COLS)):
+        bt, i0, j0, rows, w = _tile(t, m, n, ROWS, COLS)
         acc = np.zeros(COLS, np.int32)
         for r in range(rows):
-            for kk in range(k):
-                trow = table[np.int64(a[bt, i0 + r, kk]) << 8 :]
-                brow = b[bt, kk, j0 : j0 + w]
-                for j in range(w):
-                    acc[j] += trow[brow[j]]
             orow = out[bt, i0 + r, j0 : j0 + w]
-            for j in range(w):
-                orow[j] += acc[j]
-                acc[j] = 0
+            for k0 in range(0, k, kblock):
+                for kk in range(k0, min(k0 + kblock, k)):
+                    trow = table[np.int64(a[bt, i0 + r, kk]) << shift :]
+                    brow = b[bt, kk, j0 : j0 + w]
+                    for j in range(w):
+                        acc[j] += trow[brow[j]]
+                for j in range(w):
+                    orow[j] += acc[j]
+                    acc[j] = 0

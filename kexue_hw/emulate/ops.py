@@ -8,8 +8,10 @@ elementwise product ``a[b,i,k] * b[b,k,j]`` on ``unit`` (bit-exact with
   sum is exact (two's complement int64, exact whenever it fits 63 bits, which
   ``N <= 16`` and ``K < 2**30`` guarantee). Mitchell up to 8 bits takes the
   int32-lane fast path; the Exact unit multiplies in float64 ``bmm`` when every
-  partial sum is an integer below ``2**53``; other units use the golden primitives. ``sign_magnitude=True`` lets an
-  unsigned unit take signed data: magnitudes up to ``2**N - 1`` go through the
+  partial sum is an integer below ``2**53``; table units gather one int32 table
+  entry per product (:func:`kernels.table_bmm`); function units call their function
+  once per ``k`` (slow); other units use the golden primitives. ``sign_magnitude=True``
+  lets an unsigned unit take signed data: magnitudes up to ``2**N - 1`` go through the
   unit, the sign of the product is applied outside it.
 * float units: float32 tensors whose values are exact in the unit's format
   in, float32 out, accumulated in fp32 in ascending ``k`` (round to nearest even
@@ -28,15 +30,16 @@ import numpy as np
 import torch
 
 from .. import _threads
-from ..arith import OperandError, unit_params
+from ..arith import OperandError, tabulate, unit_params
 from ..arith.dispatch import op_code
 from ..registry import SpecRegistry
 from ..spec import ILM, MBM, Exact, FloatMitchell, IntUnit, Mitchell
+from ..table import FunctionUnit, Table
 from . import fastpath
 from . import kernels as K
 from .units import as_unit, unit_from_key, unit_key
 
-__all__ = ["approx_matmul", "approx_bmm", "check_operands", "KERNELS"]
+__all__ = ["approx_matmul", "approx_bmm", "check_operands", "lut_matmul", "KERNELS"]
 
 #: the matrix-product kernel of each unit family: ``fn(spec, a, b, sign_magnitude) -> (B, M, N) numpy array``
 #: taking the op's (B,M,K) and (B,K,N) tensors; it checks its operands itself (:func:`check_operands`)
@@ -328,6 +331,85 @@ def _float_kernel(spec: FloatMitchell, a: torch.Tensor, b: torch.Tensor, sign_ma
 
 def _int64_numpy(x: torch.Tensor) -> np.ndarray:
     return x.detach().to(torch.int64).contiguous().numpy()
+
+
+# ----------------------------------------------------------------------------- units given by their products
+
+
+@lru_cache(maxsize=None)
+def _lookup_table(unit: Table, sign_magnitude: bool) -> tuple[np.ndarray, int, int]:
+    """``(flat int32 table, index bits, K block)`` for :func:`kernels.table_bmm`.
+
+    Indices are operand bit patterns: the unit's own table (``N`` bits); for an unsigned table used
+    sign-magnitude, ``N + 1``-bit two's complement patterns of ``-max .. max`` address
+    ``sign(a) sign(b) table[|a|, |b|]`` (the sign of 0 taken as +). The K block keeps int32 sums exact.
+    """
+    if not sign_magnitude:
+        bits, table = unit.width, unit.values
+    else:
+        bits = unit.width + 1
+        v = np.arange(-unit.max_value, unit.max_value + 1)
+        sign = np.where(v < 0, -1, 1).astype(np.int32)
+        table = np.zeros((1 << bits, 1 << bits), np.int32)
+        pattern = v & ((1 << bits) - 1)
+        table[np.ix_(pattern, pattern)] = sign[:, None] * sign[None, :] * unit.values[np.ix_(np.abs(v), np.abs(v))]
+    kblock = max(1, (2**31 - 1) // max(1, int(np.abs(table).max())))
+    return np.ascontiguousarray(table, dtype=np.int32).ravel(), bits, kblock
+
+
+def _patterns(x: torch.Tensor, bits: int) -> np.ndarray:
+    """``bits``-bit two's complement patterns of an integer tensor (a zero-copy view for int8 and 8 bits)."""
+    x = x.detach().contiguous()
+    if bits == 8 and x.dtype in (torch.int8, torch.uint8):
+        return x.view(torch.uint8).numpy()
+    return (x.numpy() & ((1 << bits) - 1)).astype(np.uint8 if bits <= 8 else np.uint16)
+
+
+@KERNELS.register(Table)
+def _table_kernel(spec: Table, a: torch.Tensor, b: torch.Tensor, sign_magnitude: bool) -> np.ndarray:
+    """Product tables: one int32 gather per product (:func:`kernels.table_bmm`), exact int64 sums."""
+    nb, m, k = a.shape
+    n = b.shape[2]
+    out = np.zeros((nb, m, n), dtype=np.int64)
+    if k == 0 or out.size == 0:
+        return out
+    sm = sign_magnitude and not spec.signed
+    lo = -spec.max_value if sm else spec.min_value
+    if not (_integer_dtypes(a, b) and _dtype_within(a, lo, spec.max_value) and _dtype_within(b, lo, spec.max_value)):
+        check_operands(a, b, spec, sign_magnitude)
+    table, bits, kblock = _lookup_table(spec, sm)
+    b_idx = _static_codes(b, (spec, sm))
+    if b_idx is None:
+        b_idx = _patterns(b, bits)
+        _store_static_codes(b, (spec, sm), b_idx)
+    K.table_bmm(_patterns(a, bits), b_idx, table, bits, kblock, out)
+    return out
+
+
+@KERNELS.register(FunctionUnit)
+def _function_kernel(spec: FunctionUnit, a: torch.Tensor, b: torch.Tensor, sign_magnitude: bool) -> np.ndarray:
+    """Function units, the slow path: one vectorised call of the function per contraction step ``k``."""
+    check_operands(a, b, spec, sign_magnitude)
+    an, bn = _int64_numpy(a), _int64_numpy(b)
+    out = np.zeros((an.shape[0], an.shape[1], bn.shape[2]), dtype=np.int64)
+    for kk in range(an.shape[2]):
+        x, y = an[:, :, kk, None], bn[:, kk, None, :]
+        if spec.signed or not sign_magnitude:
+            out += spec.evaluate(x, y)
+        else:  # magnitudes through the unit, the sign outside it
+            out += np.where((x < 0) != (y < 0), -1, 1) * spec.evaluate(np.abs(x), np.abs(y))
+    return out
+
+
+@lru_cache(maxsize=32)
+def _table_of(unit: IntUnit) -> Table:
+    return tabulate(unit)
+
+
+def lut_matmul(a: torch.Tensor, b: torch.Tensor, unit: IntUnit) -> torch.Tensor:
+    """``a @ b`` through ``unit``'s product table (a :class:`Table`, or any integer unit up to 12 bits,
+    tabulated once): :func:`approx_matmul` on ``tabulate(unit)``, bit-exact with ``unit``."""
+    return approx_matmul(a, b, unit if isinstance(unit, Table) else _table_of(unit))
 
 
 _INT_DTYPES = (torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64)

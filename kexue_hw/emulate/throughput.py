@@ -1,4 +1,4 @@
-"""Matrix-product throughput: native fp32 matmul, our kernels on every unit, and the lookup-table baseline.
+"""Matrix-product throughput: native fp32 matmul and our kernels on every unit (product tables included).
 
 What ``kexue-hw emulate-bench``, ``benchmarks/matmul.py`` and the report section measure.
 Methods and shapes run interleaved round-robin (so background load hits them
@@ -11,7 +11,11 @@ alike); each figure is the best time, in GMAC/s = M*K*N / seconds / 1e9.
   ``ilm_c0_int8`` .. ``ilm_c3_int8``, ``exact_int8``; int8 operands (uint8 for ``mbm_uint8``).
 * ``float_mitchell_fp32`` / ``float_mitchell_bf16``: :func:`approx_matmul` on float32 /
   bfloat16 tensors with ``FloatMitchell``.
-* ``lut_baseline``: 256 x 256 product-table gather (Numba), the int8 operands, Mitchell's table.
+* ``table_int8``: :func:`approx_matmul` on a :class:`~kexue_hw.table.Table` (Mitchell 8-bit signed
+  tabulated), same int8 operands: the product-table gather path of bring-your-own multipliers.
+
+Callers may add methods (``extra``: name -> ``make(ai, bi, af, bf)`` returning a callable), as
+``benchmarks/matmul.py`` adds the former lookup-table baseline.
 
 ``<method>_over_native`` is native time / method time (1.0: as fast as native fp32).
 """
@@ -23,9 +27,9 @@ import time
 
 import torch
 
+from ..arith import tabulate
 from ..spec import ILM, MBM, Exact, FloatMitchell, Mitchell
 from ..tables import markdown_table as _markdown_table
-from .baseline import lut_matmul
 from .ops import approx_matmul
 
 __all__ = ["use_threads", "measure_shapes", "measure_matmul", "markdown_table", "DEFAULT_SHAPES"]
@@ -53,10 +57,10 @@ INT_METHODS = (
     ("exact_int8", Exact(8, signed=True), False),
 )
 FLOAT_METHODS = (("float_mitchell_fp32", "fp32"), ("float_mitchell_bf16", "bf16"))
-METHODS = ("native_fp32", *(m[0] for m in INT_METHODS), *(m[0] for m in FLOAT_METHODS), "lut_baseline")
+METHODS = ("native_fp32", *(m[0] for m in INT_METHODS), *(m[0] for m in FLOAT_METHODS), "table_int8")
 
 
-def _methods(shape, names=None) -> dict:
+def _methods(shape, names=None, extra=None) -> dict:
     m, k, n = shape
     gen = torch.Generator().manual_seed(0)
     af, bf = torch.randn(m, k, generator=gen), torch.randn(k, n, generator=gen)
@@ -72,14 +76,15 @@ def _methods(shape, names=None) -> dict:
     for name, fmt in FLOAT_METHODS:
         x, y = (af, bf) if fmt == "fp32" else (af.to(torch.bfloat16), bf.to(torch.bfloat16))
         table[name] = lambda x=x, y=y, unit=FloatMitchell(fmt): approx_matmul(x, y, unit)
-    table["lut_baseline"] = lambda: lut_matmul(ai, bi, s8)
+    table["table_int8"] = lambda t8=tabulate(s8): approx_matmul(ai, bi, t8)
+    table.update({name: make(ai, bi, af, bf) for name, make in (extra or {}).items()})
     if names:
         table = {name: fn for name, fn in table.items() if name in names}
     return table
 
 
 def measure_shapes(
-    shapes, reps: int = 15, methods: tuple[str, ...] | None = None, min_time: float = 0.0
+    shapes, reps: int = 15, methods: tuple[str, ...] | None = None, min_time: float = 0.0, extra: dict | None = None
 ) -> list[dict]:
     """GMAC/s of each method on each ``(M, K, N)`` shape, and the ratios the issue asks for.
 
@@ -87,7 +92,7 @@ def measure_shapes(
     load hits all of them); at least ``reps`` rounds, more until every (shape,
     method) has run ``min_time`` seconds in total (at most 500). Best time counts.
     """
-    tables = {tuple(shape): _methods(tuple(shape), methods) for shape in shapes}
+    tables = {tuple(shape): _methods(tuple(shape), methods, extra) for shape in shapes}
     for table in tables.values():  # warm-up: JIT, caches
         for fn in table.values():
             fn()
@@ -111,6 +116,17 @@ def measure_matmul(shape, reps: int = 7, methods: tuple[str, ...] | None = None,
     return measure_shapes([shape], reps, methods, min_time)[0]
 
 
+#: ratios reported when both methods ran: name -> (method, baseline), the baseline's time over the method's
+RATIOS = {
+    "mitchell_over_native": ("mitchell_int8", "native_fp32"),
+    "mitchell_over_table": ("mitchell_int8", "table_int8"),
+    "float_mitchell_over_native": ("float_mitchell_fp32", "native_fp32"),
+    "table_over_native": ("table_int8", "native_fp32"),
+    "table_over_lut_baseline": ("table_int8", "lut_baseline"),
+    "mitchell_over_lut_baseline": ("mitchell_int8", "lut_baseline"),
+}
+
+
 def _row(shape, best: dict, rounds: int) -> dict:
     m, k, n = shape
     row: dict = {"shape": f"{m}x{k}x{n}", "rounds": rounds}
@@ -120,12 +136,7 @@ def _row(shape, best: dict, rounds: int) -> dict:
         for name in best:
             if name != "native_fp32":
                 row[f"{name}_over_native"] = round(best["native_fp32"] / best[name], 4)
-    for key, (x, y) in {
-        "mitchell_over_native": ("mitchell_int8", "native_fp32"),
-        "mitchell_over_lut": ("mitchell_int8", "lut_baseline"),
-        "float_mitchell_over_native": ("float_mitchell_fp32", "native_fp32"),
-        "lut_over_native": ("lut_baseline", "native_fp32"),
-    }.items():
+    for key, (x, y) in RATIOS.items():
         if x in best and y in best:
             row[key] = round(best[y] / best[x], 4)
     return row
@@ -133,25 +144,16 @@ def _row(shape, best: dict, rounds: int) -> dict:
 
 def markdown_table(rows: list[dict]) -> str:
     """The benchmark rows as a Markdown table (GMAC/s and ratios)."""
-    header = ["shape MxKxN", "native fp32", "Mitchell int8", "FloatMitchell fp32", "LUT baseline", "Mitchell / native",
-              "Mitchell / LUT"]  # fmt: skip
+    header = ["shape MxKxN", "native fp32", "Mitchell int8", "FloatMitchell fp32", "table int8", "Mitchell / native",
+              "Mitchell / table"]  # fmt: skip
     body = [
         [r["shape"], f"{r['native_fp32_gmacs']:.1f}", f"{r['mitchell_int8_gmacs']:.1f}",
-         f"{r['float_mitchell_fp32_gmacs']:.1f}", f"{r['lut_baseline_gmacs']:.1f}",
-         f"{r['mitchell_over_native']:.3f} (1/{1 / r['mitchell_over_native']:.1f})", f"{r['mitchell_over_lut']:.1f}x"]
+         f"{r['float_mitchell_fp32_gmacs']:.1f}", f"{r['table_int8_gmacs']:.1f}",
+         f"{r['mitchell_over_native']:.3f} (1/{1 / r['mitchell_over_native']:.1f})", f"{r['mitchell_over_table']:.1f}x"]
         for r in rows
     ]  # fmt: skip
-    return _markdown_table(header, body, "l" + "r" * 6)
-
-
-def ratio_table(rows: list[dict]) -> str:
-    """Every method against native fp32: one row per method, ``GMAC/s (ratio)`` per shape."""
-    names = [k[: -len("_gmacs")] for k in rows[0] if k.endswith("_gmacs")]
-    body = []
-    for name in names:
-        cells = [name]
-        for r in rows:
-            ratio = r.get(f"{name}_over_native")
-            cells.append(f"{r[name + '_gmacs']:.1f}" + (f" ({ratio:.2f})" if ratio is not None else ""))
-        body.append(cells)
-    return _markdown_table(["method"] + [r["shape"] for r in rows], body, "l" + "r" * len(rows))
+    if rows and "lut_baseline_gmacs" in rows[0]:  # benchmarks/matmul.py: the former lookup-table kernel too
+        header += ["LUT baseline", "table / LUT baseline"]
+        for line, r in zip(body, rows):
+            line += [f"{r['lut_baseline_gmacs']:.1f}", f"{r['table_over_lut_baseline']:.2f}x"]
+    return _markdown_table(header, body, "l" + "r" * (len(header) - 1))

@@ -264,11 +264,22 @@ SYNTH_COLUMNS = ["unit", "op", "width", "stages", "target", "luts", "ffs", "fmax
 
 
 def _cmd_synth(args) -> int:
+    from ..spec import SpecError
     from .synth import compare_with_exact
 
-    unit = unit_from_args(args)
-    _check_depth(unit, args.op, args.stages)  # an impossible unit, op or depth fails before the tools are looked for
-    row = compare_with_exact(unit, args.op, args.stages, args.target)
+    if args.verilog:  # the user's module, in the same register wrapper, next to the exact multiplier
+        from .external import operand_width
+        from .synth import compare_verilog_with_exact
+
+        if args.unit not in (None, "table") or not args.top or args.stages or args.op != "mul":
+            raise SpecError("synth --verilog FILE --top MODULE takes a combinational multiplier (no unit, --stages, --op)")
+        width = args.width or operand_width(args.verilog, args.top, args.ports)
+        row = compare_verilog_with_exact(args.verilog, args.top, width=width, signed=bool(args.signed),
+                                         ports=args.ports, target=args.target)  # fmt: skip
+    else:
+        unit = unit_from_args(args)
+        _check_depth(unit, args.op, args.stages)  # an impossible unit, op or depth fails before the tools are looked for
+        row = compare_with_exact(unit, args.op, args.stages, args.target)
     if args.json:
         print(json.dumps(row))
     else:

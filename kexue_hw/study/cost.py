@@ -6,7 +6,8 @@ synthesised (so a changed RTL generator misses the cache), the target, the place
 and the versions of the synthesis tools: the same unit is never synthesised twice. The cache
 folder is ``$KEXUE_HW_CACHE`` or ``~/.cache/kexue-hw``, subfolder ``synth``.
 
-Float units and ``native`` have no RTL here: their cost is ``None`` with the reason.
+Float units, ``native`` and table units without a Verilog module have no hardware here: their cost
+is ``None`` with the reason. A table unit tabulated from a Verilog module is costed as that module.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-from ..spec import Exact, IntUnit, Unit
+from ..spec import Exact, IntUnit, SpecError, Unit
 
 __all__ = ["cache_dir", "synth_cached", "unit_cost", "CostCache"]
 
@@ -43,12 +44,13 @@ def _tool_versions(target: str) -> dict:
 
 
 def _verilog(unit: IntUnit, op: str, stages: int) -> str:
+    """Everything that is synthesized: the wrapped unit and the Verilog it instantiates (a user's module)."""
     from amaranth.back import verilog
 
-    from ..hdl import build
-    from ..hdl.synth import RegisteredPorts
+    from ..hdl.synth import HARDWARE, RegisteredPorts
 
-    return verilog.convert(RegisteredPorts(build(unit, op, stages)), name="top", emit_src=False)
+    component, sources = HARDWARE.lookup(unit)(unit, op, stages)
+    return verilog.convert(RegisteredPorts(component), name="top", emit_src=False) + "".join(sources.values())
 
 
 class CostCache:
@@ -113,7 +115,10 @@ def unit_cost(unit: Unit | None, target: str = "ice40", cache: CostCache | None 
     if not isinstance(unit, IntUnit):
         return {"cost": None, "reason": f"no RTL for {unit.describe()} (float units have no hardware model here)"}
     cache = cache or CostCache()
-    mine = cache.synthesize(unit, "mul", 0, target)
+    try:
+        mine = cache.synthesize(unit, "mul", 0, target)
+    except SpecError as e:  # no hardware for it (a table given by its numbers only)
+        return {"cost": None, "reason": str(e)}
     ref_unit = Exact(unit.width, unit.signed)
     ref = cache.synthesize(ref_unit, "mul", 0, target)
     fmax, ref_fmax = mine["fmax_mhz"], ref["fmax_mhz"]

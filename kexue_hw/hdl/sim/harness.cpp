@@ -16,6 +16,9 @@
 //       as value | div_by_zero << KX_OUT_BITS.
 //   list    blocks of: u64 count, count x u64 a, count x u64 b, count x u64 value,
 //       count x u8 flag; a block with count 0 ends the run.
+//   eval    blocks of: u64 count, count x u64 a, count x u64 b; writes count x u64 outputs
+//       (the main output's bits) to stdout; a block with count 0 ends the run. Used to
+//       tabulate modules that have no golden model (kexue_hw/hdl/external.py).
 // Optional argv: ready=PERMILLE seed=S (stream units: random result.ready);
 //   threads=T (exhaustive mode, combinational units: T models checked in parallel).
 // Prints: "vectors V mismatches M cycles C" and up to 10 "mismatch ..." lines.
@@ -67,7 +70,12 @@ static std::mutex print_lock;
 
 struct Checker {
     uint64_t vectors = 0, mismatches = 0, cycles = 0;
+    uint64_t* record = nullptr;  // eval mode: outputs are stored here instead of compared
     void check(uint64_t a, uint64_t b, uint64_t got, uint64_t got_flag, uint64_t exp, uint64_t exp_flag) {
+        if (record) {
+            record[vectors++] = got;
+            return;
+        }
         ++vectors;
         if (got != exp || got_flag != exp_flag) {
             std::lock_guard<std::mutex> guard(print_lock);
@@ -159,7 +167,7 @@ static void reset(Vdut* top) {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s exhaustive ELEM_BYTES CHUNK | list [ready=PERMILLE] [seed=S]\n", argv[0]);
+        fprintf(stderr, "usage: %s exhaustive ELEM_BYTES CHUNK | list | eval [ready=PERMILLE] [seed=S]\n", argv[0]);
         return 2;
     }
     for (int i = 2; i < argc; ++i) {
@@ -241,6 +249,22 @@ int main(int argc, char** argv) {
                 return 3;
             }
             run_block(top.get(), c, n, A.data(), B.data(), E.data(), F.data());
+        }
+    } else if (!strcmp(argv[1], "eval")) {
+        for (;;) {
+            uint64_t n = 0;
+            if (!read_exact(&n, 8) || n == 0) return 0;
+            std::vector<uint64_t> A(n), B(n), E(n), O(n);
+            std::vector<uint8_t> F(n);
+            if (!read_exact(A.data(), n * 8) || !read_exact(B.data(), n * 8)) {
+                fprintf(stderr, "harness: truncated block\n");
+                return 3;
+            }
+            c.vectors = 0;
+            c.record = O.data();
+            run_block(top.get(), c, n, A.data(), B.data(), E.data(), F.data());
+            fwrite(O.data(), 8, n, stdout);
+            fflush(stdout);
         }
     } else {
         fprintf(stderr, "harness: unknown mode %s\n", argv[1]);
