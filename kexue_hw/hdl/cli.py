@@ -160,19 +160,27 @@ def _cmd_verify(args) -> int:
 
 # ----------------------------------------------------------------------------- synth
 
-SYNTH_COLUMNS = ["unit", "op", "width", "stages", "target", "luts", "ffs", "fmax_mhz", "exact_luts",
-                 "exact_fmax_mhz", "lut_ratio", "fmax_ratio"]  # fmt: skip
+SYNTH_COLUMNS = ["unit", "op", "width", "stages", "target", "luts", "ffs", "fmax_mhz", "reference", "ref_luts",
+                 "ref_fmax_mhz", "lut_ratio", "fmax_ratio"]  # fmt: skip
 
 
 def _cmd_synth(args) -> int:
-    from .synth import compare_with_exact
+    from .progress import Progress
+    from .synth import compare_with_reference
 
     unit = _unit(args)
-    row = compare_with_exact(unit, args.op, args.stages, args.target)
+    if args.stages < 0:
+        from ..spec import SpecError
+
+        raise SpecError(f"--stages must be >= 0, got {args.stages}")
+    with Progress(f"synth {unit.describe()} {args.op}") as bar:
+        row = compare_with_reference(unit, args.op, args.stages, args.target, progress=bar)
     if args.json:
         print(json.dumps(row))
     else:
-        _print_table([row], SYNTH_COLUMNS)
+        ref = row["reference"]
+        shown = {**row, "reference": ref["name"], "ref_luts": ref["luts"], "ref_fmax_mhz": ref["fmax_mhz"]}
+        _print_table([shown], SYNTH_COLUMNS)
     return 0
 
 
@@ -198,7 +206,9 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_verify)
 
-    p = subparsers.add_parser("synth", help="FPGA LUTs and Fmax of a unit vs the exact multiplier")
+    p = subparsers.add_parser(
+        "synth", help="FPGA LUTs and Fmax of a unit vs the exact unit (multiplier or divider, same pipelining)"
+    )
     _unit_args(p)
     p.add_argument(
         "--target", choices=["ice40", "ecp5", "xilinx"], default="ice40", help="xilinx: synthesis only (no Fmax)"

@@ -44,6 +44,8 @@ class Datapath:
     result_shapes: dict[str, Shape]
     steps: list[Step] = field(default_factory=list)
     golden: str = ""
+    #: optional ``(a, b) -> values`` used instead of the steps when the unit is combinational
+    combinational: Callable | None = None
 
     def add(self, name: str, weight: int, fn: Callable[[Values], Values]) -> None:
         self.steps.append(Step(name, weight, fn))
@@ -493,18 +495,79 @@ def _ilm_multiplier(dp: Datapath) -> None:
 
 
 def _exact_multiplier(dp: Datapath) -> None:
+    """Exact product: Yosys's own multiplier when combinational, an array of rows when pipelined.
+
+    Row ``i`` adds ``a * b[i] << i`` (two's complement: the sign row of ``b``
+    subtracts) to a ``2N``-bit accumulator, so register ranks can sit between
+    any two rows. ``dp.combinational`` keeps the combinational unit at
+    ``a * b``, as synthesis tools build it (the cost baseline).
+    """
     u = dp.unit
-    P = 2 * u.width
+    N, P = u.width, 2 * u.width
 
-    def multiply(v):
-        a, b = v["a"], v["b"]
-        if u.signed:
-            prod = a.as_signed() * b.as_signed()
-        else:
-            prod = a.as_unsigned() * b.as_unsigned()
-        return {"p": prod.as_unsigned()[:P]}
+    def operand(x):
+        return x.as_signed() if u.signed else x.as_unsigned()
 
-    dp.add("multiply", 32, multiply)
+    def direct(a, b):
+        return {"p": (operand(a) * operand(b)).as_unsigned()[:P]}
+
+    dp.combinational = direct
+
+    def start(v):
+        return {"a": v["a"], "b": v["b"], "acc": Const(0, P)}
+
+    dp.add("rows", 0, start)
+    for i in range(N):
+
+        def row(v, i=i):
+            term = Mux(v["b"][i], operand(v["a"]), 0) << i  # sign-extended by the arithmetic below
+            acc = (v["acc"] - term)[:P] if (u.signed and i == N - 1) else (v["acc"] + term)[:P]
+            if i == N - 1:
+                return {"p": acc}
+            return {"a": v["a"], "b": v["b"], "acc": acc}
+
+        dp.add(f"row_{i}", 2, row)  # AND row + carry chain
+
+
+def _exact_divider(dp: Datapath) -> None:
+    """Exact quotient ``floor(|a| * 2**Q / |b|)`` with the sign of ``a / b``, by restoring division.
+
+    One step per quotient bit (``N + Q`` of them, most significant first):
+    shift the next dividend bit into the ``N + 1``-bit remainder, subtract the
+    divisor when it fits. A zero divisor always "fits", which gives the
+    saturated all-ones quotient with the dividend's sign, as the golden model
+    (``kexue_hw.arith.div(strict=False)``).
+    """
+    u = dp.unit
+    N, Q = u.width, u.quotient_frac_bits
+    R = N + 1
+    _magnitude_step(dp)
+
+    def start(v):
+        return {"rest": v["ma"], "mb": v["mb"], "sign": v["sa"] ^ v["sb"], "zb": v["mb"] == 0,
+                "r": Const(0, R), "q": Const(0, 0)}  # fmt: skip
+
+    dp.add("remainder", 1, start)
+    for i in range(N + Q):
+
+        def row(v, i=i):
+            bit = v["rest"][N - 1 - i] if i < N else Const(0, 1)
+            shifted = Cat(bit, v["r"][: R - 1])
+            diff = shifted - v["mb"]  # R + 1 bits: the top bit is the borrow
+            fits = ~diff[R]
+            out = {k: v[k] for k in ("rest", "mb", "sign", "zb") if k in v}
+            out["r"] = Mux(fits, diff[:R], shifted)
+            out["q"] = Cat(fits, v["q"])  # the new bit is the least significant so far
+            if i == N - 1:
+                out.pop("rest")
+            return out
+
+        dp.add(f"quotient_bit_{N + Q - 1 - i}", 2, row)  # carry chain + mux
+
+    def sign(v):
+        return {"q": B.apply_sign(v["q"], v["sign"], u.quotient_bits), "div_by_zero": v["zb"]}
+
+    dp.add("apply_sign", 2 if u.signed else 0, sign)
 
 
 # ----------------------------------------------------------------------------- dispatch
@@ -533,13 +596,11 @@ def datapath_for(unit: Unit, op: str = "mul") -> Datapath:
         else:
             raise SpecError(f"no RTL multiplier for {type(unit).__name__}")
         return dp
-    if not isinstance(unit, Mitchell):
-        raise SpecError(
-            f"no RTL divider for {type(unit).__name__}: the divider is Mitchell's (exact division is not generated)"
-        )
+    if not isinstance(unit, (Mitchell, Exact)):
+        raise SpecError(f"no RTL divider for {type(unit).__name__}: dividers exist for Mitchell and Exact")
     qshape = signed(unit.quotient_bits) if unit.signed else unsigned(unit.quotient_bits)
     dp = Datapath(
         unit, op, shape, {"q": qshape, "div_by_zero": unsigned(1)}, golden="kexue_hw.arith.div(strict=False)"
     )
-    _log_divider(dp)
+    _log_divider(dp) if isinstance(unit, Mitchell) else _exact_divider(dp)
     return dp

