@@ -64,7 +64,7 @@ def main(argv=None) -> int:
 
     from kexue_hw import FloatMitchell, unit_from_name
     from kexue_hw.emulate import EmulationConfig, EmulationMode, track
-    from kexue_hw.emulate.bench import use_threads
+    from kexue_hw.emulate.throughput import use_threads
 
     threads = use_threads(args.threads)
     unit = unit_from_name(args.unit, width=args.width, signed=True, fmt=args.fmt)

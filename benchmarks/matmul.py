@@ -8,7 +8,7 @@ Mitchell 8-bit signed kernel (end to end, int8 in, int64 out), our
 FloatMitchell fp32 kernel and the 256x256 lookup-table gather baseline (Numba),
 plus the ratios. Every round runs every method on every shape once (background
 load then hits all alike); at least ``--reps`` rounds, more until each ran
-``--min-time`` seconds; each figure is the best time (:mod:`kexue_hw.emulate.bench`).
+``--min-time`` seconds; each figure is the best time (:mod:`kexue_hw.emulate.throughput`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     parser.add_argument("--shapes", nargs="+", default=["128x768x768", "128x768x3072", "128x3072x768"])
     args = parser.parse_args(argv)
 
-    from kexue_hw.emulate.bench import markdown_table, measure_shapes, use_threads
+    from kexue_hw.emulate.throughput import markdown_table, measure_shapes, use_threads
 
     threads = use_threads(args.threads)
     shapes = [tuple(int(v) for v in s.lower().split("x")) for s in args.shapes]

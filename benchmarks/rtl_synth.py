@@ -14,7 +14,7 @@ import sys
 import time
 
 from kexue_hw import Exact, Mitchell
-from kexue_hw.hdl.report import markdown_table
+from kexue_hw.tables import markdown_table
 from kexue_hw.hdl.synth import synthesize
 
 COLUMNS = ["unit", "width", "stages", "target", "luts", "ffs", "carries", "fmax_mhz", "exact_luts",
@@ -43,7 +43,7 @@ def main(argv=None) -> int:
         print(json.dumps({"rows": rows, "exact": {w: r.__dict__ for w, r in exact.items()},
                           "seconds": round(time.perf_counter() - t0, 1)}, indent=2))  # fmt: skip
     else:
-        print(markdown_table(rows, COLUMNS))
+        print(markdown_table(COLUMNS, rows))
         print(f"\n(total {time.perf_counter() - t0:.0f} s)")
     return 0
 

@@ -13,7 +13,7 @@ import sys
 
 from kexue_hw import ILM, MBM, Exact, Mitchell
 from kexue_hw.hdl.cli import verify
-from kexue_hw.hdl.report import markdown_table
+from kexue_hw.tables import markdown_table
 
 UNITS = [
     (Mitchell(8), "mul", 0),
@@ -48,7 +48,7 @@ def main(argv=None) -> int:
             print(json.dumps(row) if args.json else "  ".join(str(row[c]) for c in COLUMNS), flush=True)
     if not args.json:
         print()
-        print(markdown_table(rows, COLUMNS))
+        print(markdown_table(COLUMNS, rows))
     return 1 if any(r["mismatches"] for r in rows) else 0
 
 

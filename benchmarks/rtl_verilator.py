@@ -2,11 +2,11 @@
 
     python benchmarks/rtl_verilator.py [--width 16] [--signed] [--op mul] [--json]
 
-The C++ harness (sim/harness.cpp) enumerates operands itself and compares the
+The C++ harness (kexue_hw/hdl/sim/harness.cpp) enumerates operands itself and compares the
 Verilated RTL with expected outputs that the Numba golden model streams
 through a pipe chunk by chunk (4 Mi pairs at a time; both processes run
 concurrently). Times include the Verilator build unless it is cached
-(sim/build/); pass --fresh to force a rebuild.
+(kexue_hw.hdl.verilator.cache_dir()); pass --fresh to force a rebuild.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
 import json
 import sys
 
-from kexue_hw.kernels.normalization_study import compare_normalizations, markdown
+from kexue_hw.kernels.taylor_normalization import compare_normalizations, markdown
 
 if __name__ == "__main__":
     res = compare_normalizations()

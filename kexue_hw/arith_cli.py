@@ -2,42 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
-from .spec import FloatMitchell, unit_from_name
-
-UNIT_CHOICES = ["exact", "mitchell", "mbm", "ilm"]
-
-
-def add_unit_args(p: argparse.ArgumentParser, *, width_default: int = 8) -> None:
-    """The options that build a unit spec (shared by every subcommand that takes a unit)."""
-    p.add_argument("--width", type=int, default=width_default, help="operand width N in bits (2..32)")
-    p.add_argument("--signed", action="store_true", help="two's complement operands (sign-magnitude inside)")
-    p.add_argument("--frac-bits", type=int, default=None, help="Mitch-w: keep T fraction bits after the leading one")
-    p.add_argument("--corrections", type=int, default=1, help="ILM correction terms (0..3)")
-    p.add_argument("--format", dest="fmt", choices=["fp32", "bf16", "fp16"], default=None, help="float unit format")
-    p.add_argument("--quotient-frac", type=int, default=None, help="divider: fraction bits of the quotient")
-
-
-def unit_from_args(args):
-    return unit_from_name(
-        args.unit,
-        width=args.width,
-        signed=args.signed,
-        frac_bits=args.frac_bits,
-        corrections=args.corrections,
-        fmt=args.fmt,
-        quotient_frac=args.quotient_frac,
-    )
+from .cli_options import add_unit_args, unit_from_args
 
 
 def register(sub) -> None:
     p = sub.add_parser("error", help="error metrics of a unit (exhaustive up to 16 bits, else sampled)")
-    p.add_argument("unit", choices=UNIT_CHOICES)
-    p.add_argument("--op", choices=["mul", "div"], default="mul")
     add_unit_args(p)
+    p.add_argument("--op", choices=["mul", "div"], default="mul")
     p.add_argument("--samples", type=int, default=None, help="sample S random pairs instead of the exhaustive sweep")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--exhaustive", action="store_true", help="every pair, even above 16 bits (Mitchell mul: analytic)")
@@ -55,8 +29,7 @@ def register(sub) -> None:
         p = sub.add_parser(op, help=f"one approximate {'product' if op == 'mul' else 'quotient'}, next to the exact one")
         p.add_argument("a", type=str)
         p.add_argument("b", type=str)
-        p.add_argument("--unit", choices=UNIT_CHOICES, default="mitchell")
-        add_unit_args(p, width_default=16)
+        add_unit_args(p, unit="option", width_default=16)
         p.add_argument("--json", action="store_true")
         p.set_defaults(func=cmd_one, op=op)
 
@@ -99,19 +72,14 @@ def _parse_operand(text: str, is_float: bool):
 
 
 def cmd_one(args) -> int:
-    import numpy as np
-
     from . import arith
 
     unit = unit_from_args(args)
-    is_float = isinstance(unit, FloatMitchell)
+    is_float = unit.is_float
     a = _parse_operand(args.a, is_float)
     b = _parse_operand(args.b, is_float)
     if is_float:
-        dtype = np.float16 if unit.fmt == "fp16" else np.float32
-        fa, fb = dtype(a), dtype(b)
-        if unit.fmt == "bf16":
-            fa, fb = arith.round_to_bf16(fa)[()], arith.round_to_bf16(fb)[()]
+        fa, fb = arith.round_to_format(unit, a)[()], arith.round_to_format(unit, b)[()]
         if float(fa) != a or float(fb) != b:
             print(f"note: operands rounded to {unit.fmt}: {float(fa)!r}, {float(fb)!r}", file=sys.stderr)
         approx = float((arith.mul if args.op == "mul" else arith.div)(unit, fa, fb))

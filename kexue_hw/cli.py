@@ -19,6 +19,8 @@ COMMAND_MODULES = [
     "kexue_hw.hdl.cli",
     "kexue_hw.emulate.cli",
     "kexue_hw.kernels.cli",
+    "kexue_hw.models.mwp.cli",
+    "kexue_hw.study.cli",
 ]
 
 

@@ -25,15 +25,16 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
 
 import numpy as np
 from numba import njit, prange
 
-from .arith import dispatch, unit_params
+from .arith import dispatch, div, mul, round_to_format, unit_params
+from .metrics_core import ErrorMetrics, progress_bar
+from .registry import SpecRegistry
 from .spec import FloatMitchell, IntUnit, SpecError, Unit
 
-__all__ = ["ErrorMetrics", "error_metrics", "EXHAUSTIVE_MAX_WIDTH", "relative_error_grid"]
+__all__ = ["ErrorMetrics", "error_metrics", "EXHAUSTIVE_MAX_WIDTH", "relative_error_grid", "METRICS"]
 
 #: widths up to this are swept exhaustively by default
 EXHAUSTIVE_MAX_WIDTH = 16
@@ -43,39 +44,6 @@ _N_ERR, _SUM_ABS, _SUM_SQ, _MAX_ABS, _ARG_ABS, _SUM_REL, _SUM_ABSREL, _N_REL, _R
     range(12)
 )
 _NCOLS = 12
-
-
-@dataclass
-class ErrorMetrics:
-    """Result of :func:`error_metrics` (field names as in the ``--json`` output)."""
-
-    unit: str
-    op: str
-    width: int
-    signed: bool
-    pairs: int
-    exhaustive: bool
-    seconds: float
-    ep: float
-    mae: float
-    mse: float
-    wce: float
-    mre: float
-    wcre: float
-    bias: float
-    nmed: float
-    rel_min: float  # most negative signed relative error
-    rel_max: float  # most positive signed relative error
-    worst_abs_pair: tuple  # operands (a, b) reaching wce
-    worst_rel_pair: tuple  # operands (a, b) reaching wcre
-    seed: int | None = None
-    params: dict | None = None
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        d["worst_abs_pair"] = list(self.worst_abs_pair)
-        d["worst_rel_pair"] = list(self.worst_rel_pair)
-        return d
 
 
 @njit(inline="always", cache=True)
@@ -172,19 +140,6 @@ def _sample(unit: IntUnit, n: int, rng: np.random.Generator, divisor: bool) -> n
     return vals
 
 
-def _progress(total: int, enabled: bool, label: str):
-    if not enabled:
-        return None
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    prog = Progress(
-        TextColumn(label), BarColumn(), TextColumn("{task.percentage:>5.1f}%"), TimeElapsedColumn(), TimeRemainingColumn()
-    )
-    prog.start()
-    prog.add_task(label, total=total)
-    return prog
-
-
 def error_metrics(
     unit: Unit,
     op: str = "mul",
@@ -209,10 +164,18 @@ def error_metrics(
     """
     if method not in ("auto", "brute", "analytic"):
         raise SpecError(f"method must be 'auto', 'brute' or 'analytic', got {method!r}")
-    if isinstance(unit, FloatMitchell):
-        return _float_metrics(unit, op, samples=samples, seed=seed)
-    if not isinstance(unit, IntUnit):
-        raise SpecError(f"not a unit spec: {unit!r}")
+    compute = METRICS.lookup(unit)
+    unit.check_op(op)
+    return compute(unit, op, exhaustive=exhaustive, samples=samples, seed=seed, progress=progress, method=method)
+
+
+#: how each unit family's metrics are computed: ``fn(unit, op, *, exhaustive, samples, seed, progress, method)``
+METRICS = SpecRegistry("error metrics (kexue_hw.metrics)")
+
+
+@METRICS.register(IntUnit)
+def _int_metrics(unit: IntUnit, op: str, *, exhaustive, samples, seed, progress, method) -> ErrorMetrics:
+    """Integer families: the parallel sweep over the golden primitives (exhaustive or sampled), or closed forms."""
     code = dispatch.op_code(unit, op)
     analytic_ok = code == dispatch.MITCHELL_MUL
     if method == "analytic" and not analytic_ok:
@@ -241,7 +204,7 @@ def error_metrics(
         bvals = _domain(unit, divisor=op_div)
         st = _init_stats(avals.size)
         block = max(1, min(avals.size, 4096))
-        bar = _progress(avals.size, progress, f"{unit.describe()} {op}")
+        bar = progress_bar(avals.size, progress, f"{unit.describe()} {op}")
         try:
             for start in range(0, avals.size, block):
                 stop = min(start + block, avals.size)
@@ -307,26 +270,18 @@ def _summarize(unit, op, st, pairs, exhaustive, seconds, pair_of, seed) -> Error
     )
 
 
-def _float_metrics(unit: FloatMitchell, op: str, *, samples: int, seed: int) -> ErrorMetrics:
+@METRICS.register(FloatMitchell)
+def _float_metrics(unit: FloatMitchell, op: str, *, samples: int, seed: int, **_) -> ErrorMetrics:
     """Sampled relative-error metrics of a float unit over normal operands.
 
-    ``log2 |operand|`` is uniform in [-8, 8) (fp16: [-6, 6), so that products and
-    quotients stay normal and finite); the sign is positive.
+    ``log2 |operand|`` is uniform in ``[-s, s)`` with ``s = min(8, (bias - 3) // 2)``
+    (fp16: 6), so that products and quotients stay normal and finite; the sign is positive.
     """
-    from .arith import div, mul
-
-    if op not in ("mul", "div"):
-        raise SpecError(f"op must be 'mul' or 'div', got {op!r}")
     rng = np.random.default_rng(seed)
-    dtype = np.float16 if unit.fmt == "fp16" else np.float32
     t0 = time.perf_counter()
-    span = 6 if unit.fmt == "fp16" else 8
-    a = np.exp2(rng.uniform(-span, span, samples)).astype(dtype)
-    b = np.exp2(rng.uniform(-span, span, samples)).astype(dtype)
-    if unit.fmt == "bf16":
-        from .arith import round_to_bf16
-
-        a, b = round_to_bf16(a), round_to_bf16(b)
+    span = min(8, (unit.format.bias - 3) // 2)
+    a = round_to_format(unit, np.exp2(rng.uniform(-span, span, samples)))
+    b = round_to_format(unit, np.exp2(rng.uniform(-span, span, samples)))
     approx = (mul if op == "mul" else div)(unit, a, b).astype(np.float64)
     exact = a.astype(np.float64) * b if op == "mul" else a.astype(np.float64) / b
     d = approx - exact
@@ -365,8 +320,6 @@ def relative_error_grid(unit: IntUnit, op: str = "mul", size: int = 256) -> tupl
     Returns ``(a_values, b_values, rel)`` with ``rel[i, j]`` the error of
     ``a_values[i] op b_values[j]`` (NaN where the exact result is 0).
     """
-    from .arith import div, mul
-
     lo = 1 if not unit.signed else unit.min_value
     vals = np.unique(np.linspace(lo, unit.max_value, min(size, unit.max_value - lo + 1)).round().astype(np.int64))
     a = vals[:, None]

@@ -73,7 +73,7 @@ from llvmlite import ir
 from numba import njit, prange
 from numba.extending import intrinsic
 
-from .metrics import ErrorMetrics
+from .metrics_core import ErrorMetrics, progress_bar
 from .spec import Mitchell, SpecError
 
 __all__ = ["analytic_error_metrics"]
@@ -220,19 +220,21 @@ def _desc_full(kb):
 
 
 @njit(cache=True)
-def _asc_trunc(kb, T):
-    """No-carry sums with truncation to ``T`` fraction bits (12 streamed prefix sums)."""
+def _stream_trunc(kb, T, carry):
+    """Sums with truncation to ``T`` fraction bits (12 streamed sums): no-carry part by ascending prefix
+    sums over ``rb`` (``carry=False``), carry part by descending suffix sums (``carry=True``)."""
     X = np.int64(1) << kb
     sb = _step(kb, T)
     H = np.zeros(11)
     L = np.zeros(11)
     v = np.empty(11)
     P = np.empty(11)
-    ah = al = qh = ql = rh = rl = 0.0
-    for rb in range(X):
+    acc = np.zeros(6)  # (hi, lo) of sum |e|, sum e**2, sum |rel|
+    start, stop, step = (X - 1, 0, -1) if carry else (0, X, 1)
+    for rb in range(start, stop, step):
         b = X + rb
         db = rb & (sb - 1)
-        fr = float(rb - db)
+        fr = float(X - (rb - db)) if carry else float(rb - db)  # the term of b: rb' (no carry), 2**kb - rb' (carry)
         fd = float(db)
         fb = float(b)
         v[0] = fr
@@ -248,7 +250,7 @@ def _asc_trunc(kb, T):
         v[10] = fd / fb
         for i in range(11):
             H[i], L[i] = _add(H[i], L[i], v[i])
-        j = rb + 1
+        j = rb if carry else rb + 1  # the threshold these sums end at
         if j & (sb - 1):
             continue  # every threshold is a multiple of the inner truncation step
         for i in range(11):
@@ -262,8 +264,9 @@ def _asc_trunc(kb, T):
                 continue
             Ap = (np.int64(1) << ka) + rap
             fac = 1.0 if sh == 0 else 2.0
-            f0 = float(rap)
+            f0 = float((np.int64(1) << ka) - rap) if carry else float(rap)
             f1 = float(Ap)
+            fj = float(X - j) if carry else float(j)
             for da in range(sa):
                 f2 = float(da)
                 a = Ap + da
@@ -274,73 +277,11 @@ def _asc_trunc(kb, T):
                     + f2 * f2 * P[5]
                     + 2.0 * (f0 * f1 * P[6] + f0 * f2 * P[7] + f1 * f2 * P[8])
                 )
-                rel = (f0 * P[9] + f1 * P[10] + f2 * float(j)) / a
-                ah, al = _add(ah, al, fac * ab)
-                qh, ql = _add(qh, ql, fac * sq)
-                rh, rl = _add(rh, rl, fac * rel)
-    return ah, al, qh, ql, rh, rl
-
-
-@njit(cache=True)
-def _desc_trunc(kb, T):
-    """Carry sums with truncation (12 streamed suffix sums)."""
-    X = np.int64(1) << kb
-    sb = _step(kb, T)
-    H = np.zeros(11)
-    L = np.zeros(11)
-    v = np.empty(11)
-    P = np.empty(11)
-    ah = al = qh = ql = rh = rl = 0.0
-    for rb in range(X - 1, 0, -1):
-        b = X + rb
-        db = rb & (sb - 1)
-        fu = float(X - (rb - db))
-        fd = float(db)
-        fb = float(b)
-        v[0] = fu
-        v[1] = fd
-        v[2] = fb
-        v[3] = fu * fu
-        v[4] = fd * fd
-        v[5] = fb * fb
-        v[6] = fu * fd
-        v[7] = fu * fb
-        v[8] = fd * fb
-        v[9] = fu / fb
-        v[10] = fd / fb
-        for i in range(11):
-            H[i], L[i] = _add(H[i], L[i], v[i])
-        j = rb
-        if j & (sb - 1):
-            continue
-        for i in range(11):
-            P[i] = H[i] + L[i]
-        tz = _ctz(j, kb)
-        for ka in range(kb - tz, kb + 1):
-            sh = kb - ka
-            rap = (X - j) >> sh
-            sa = _step(ka, T)
-            if rap & (sa - 1):
-                continue
-            Ap = (np.int64(1) << ka) + rap
-            fac = 1.0 if sh == 0 else 2.0
-            f0 = float((np.int64(1) << ka) - rap)
-            f1 = float(Ap)
-            for da in range(sa):
-                f2 = float(da)
-                a = Ap + da
-                ab = f0 * P[0] + f1 * P[1] + f2 * P[2]
-                sq = (
-                    f0 * f0 * P[3]
-                    + f1 * f1 * P[4]
-                    + f2 * f2 * P[5]
-                    + 2.0 * (f0 * f1 * P[6] + f0 * f2 * P[7] + f1 * f2 * P[8])
-                )
-                rel = (f0 * P[9] + f1 * P[10] + f2 * float(X - j)) / a
-                ah, al = _add(ah, al, fac * ab)
-                qh, ql = _add(qh, ql, fac * sq)
-                rh, rl = _add(rh, rl, fac * rel)
-    return ah, al, qh, ql, rh, rl
+                rel = (f0 * P[9] + f1 * P[10] + f2 * fj) / a
+                acc[0], acc[1] = _add(acc[0], acc[1], fac * ab)
+                acc[2], acc[3] = _add(acc[2], acc[3], fac * sq)
+                acc[4], acc[5] = _add(acc[4], acc[5], fac * rel)
+    return acc
 
 
 # ----------------------------------------------------------------------------- extremes
@@ -396,7 +337,7 @@ def _run(kbs, kinds, T, trunc, sums, ext_abs, ext_rel, ext_pair):
             ext_abs[i] = ea
             ext_rel[i] = er
         elif trunc:
-            r = _asc_trunc(kb, T) if kind == 0 else _desc_trunc(kb, T)
+            r = _stream_trunc(kb, T, kind == _DESC)
             for c in range(_NSUM):
                 sums[i, c] = r[c]
         else:  # relative sums only; |e| and e**2 have closed forms
@@ -572,9 +513,7 @@ def analytic_error_metrics(unit: Mitchell, progress: bool = False) -> ErrorMetri
     groups = [[(kb, k) for k in kinds] for kb in range(K - 1, -1, -1)]  # largest first
     if not progress:
         groups = [[t for g in groups for t in g]]
-    from .metrics import _progress
-
-    bar = _progress(len(groups), progress and len(groups) > 1, f"{unit.describe()} mul (analytic)")
+    bar = progress_bar(len(groups), progress and len(groups) > 1, f"{unit.describe()} mul (analytic)")
     parts = []
     try:
         for g in groups:
@@ -627,7 +566,7 @@ def analytic_error_metrics(unit: Mitchell, progress: bool = False) -> ErrorMetri
 
     pairs = 1 << (2 * N)
     n_rel, n_exact = _exact_pairs(N, signed, T)
-    max_mag = (1 << K) if signed else (1 << N) - 1
+    max_mag = unit.max_magnitude
     mae = float(sum_abs / pairs)
     wcre = max(best_rel, 0.0)
     if best_abs == 0:

@@ -1,14 +1,21 @@
-"""``kexue-hw report``: a self-contained report folder (Markdown + PNG plots) on the built-in units.
+"""``kexue-hw report``: the main job, one self-contained folder (Markdown + PNG plots + JSON).
 
-Every figure in it is computed when the report is written. Sections:
+The report answers "which cheap unit can my model run on, what does it cost in accuracy, what
+does it save in hardware" before the detail:
 
-1. error metrics of the built-in units at 8 and 16 bits (exhaustive; ``--quick``
-   samples the 16-bit ones) and of the float units (sampled);
-2. relative-error heat maps;
-3. the other faces, each from its own ``report.section(outdir, quick)``:
-   RTL cost (:mod:`kexue_hw.hdl`), model accuracy under emulation
-   (:mod:`kexue_hw.emulate`), kernels (:mod:`kexue_hw.kernels`). A face that is
-   not installed is listed as skipped; one that fails shows its error.
+1. **Summary**: per unit, one row joining its error (signed and unsigned), its multiplier's cost
+   (LUT and Fmax ratios to the exact multiplier, latency) and the accuracy change of each shipped
+   model, then the accuracy-vs-cost Pareto plots (:mod:`kexue_hw.study`);
+2. the study's cells in full (every model x unit x attention kernel, paired with native);
+3. error metrics of the built-in units at 8 and 16 bits, unsigned and signed (exhaustive; the
+   16-bit sweeps use the closed-form paths), the float units (sampled), and relative-error heat
+   maps on one shared colour scale;
+4. the other faces' sections: RTL cost and timing, kernels.
+
+Sizes: ``quick`` (under a minute: a small study, 16-bit metrics sampled, no synthesis sweep),
+``default`` (under five minutes on 2 cores), ``full`` (every shipped model, the Taylor and
+Performer kernels, 1,000 examples, the 32-bit RTL rows). Every figure is computed when the report
+is written; the header gives start and end time and the last table each step's wall-clock seconds.
 """
 
 from __future__ import annotations
@@ -21,25 +28,27 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .spec import ILM, MBM, FloatMitchell, Mitchell
+from .spec import FLOAT_FORMATS, ILM, MBM, FloatMitchell, Mitchell
+from .tables import markdown_table
 
-#: (title, module) of the face sections appended after the arithmetic ones
+MODES = ("quick", "default", "full")
+
+#: (title, module) of the face sections after the arithmetic ones
 FACE_SECTIONS = [
     ("RTL cost and timing", "kexue_hw.hdl.report"),
     ("Kernels: Taylor softmax and Performer", "kexue_hw.kernels.report"),
-    ("Models under emulation", "kexue_hw.emulate.report"),
 ]
 
 
-def builtin_units(width: int) -> list:
+def builtin_units(width: int, signed: bool = False) -> list:
     """The units the report compares at one width."""
     return [
-        Mitchell(width),
-        Mitchell(width, frac_bits=width // 2),
-        MBM(width),
-        ILM(width, corrections=0),
-        ILM(width, corrections=1),
-        ILM(width, corrections=2),
+        Mitchell(width, signed),
+        Mitchell(width, signed, frac_bits=width // 2),
+        MBM(width, signed),
+        ILM(width, signed, corrections=0),
+        ILM(width, signed, corrections=1),
+        ILM(width, signed, corrections=2),
     ]
 
 
@@ -48,119 +57,205 @@ def _fmt(x: float, rel: bool = False) -> str:
 
 
 def metrics_table(rows: list) -> str:
-    head = "| unit | op | pairs | ep | mae | wce | mre | wcre | bias | nmed | seconds |\n"
-    head += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-    lines = []
-    for name, m in rows:
-        pairs = f"{m.pairs:,}" + ("" if m.exhaustive else " (sampled)")
-        lines.append(
-            f"| {name} | {m.op} | {pairs} | {m.ep:.4f} | {_fmt(m.mae)} | {_fmt(m.wce)} | {m.mre:.5f} | "
-            f"{m.wcre:.5f} | {m.bias:+.5f} | {m.nmed:.2e} | {m.seconds:.2f} |"
-        )
-    return head + "\n".join(lines) + "\n"
+    """``(name, ErrorMetrics)`` rows as a Markdown table (trailing newline)."""
+    header = ["unit", "op", "pairs", "ep", "mae", "wce", "mre", "wcre", "bias", "nmed", "seconds"]
+    body = [
+        [name, m.op, f"{m.pairs:,}" + ("" if m.exhaustive else " (sampled)"), f"{m.ep:.4f}", _fmt(m.mae), _fmt(m.wce),
+         f"{m.mre:.5f}", f"{m.wcre:.5f}", f"{m.bias:+.5f}", f"{m.nmed:.2e}", f"{m.seconds:.2f}"]
+        for name, m in rows
+    ]  # fmt: skip
+    return markdown_table(header, body, "ll" + "r" * 9) + "\n"
 
 
-def arithmetic_section(outdir: Path, quick: bool, log) -> str:
+class Steps:
+    """Wall-clock seconds of each step of the report (what the last table shows)."""
+
+    def __init__(self, verbose: bool):
+        self.verbose = verbose
+        self.t0 = time.perf_counter()
+        self.rows: list[tuple[str, float]] = []
+
+    def log(self, msg: str) -> None:
+        if self.verbose:
+            print(f"[{time.perf_counter() - self.t0:6.1f} s] {msg}", file=sys.stderr, flush=True)
+
+    def run(self, name: str, fn, *args, **kwargs):
+        self.log(name)
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.rows.append((name, time.perf_counter() - start))
+
+    def table(self) -> str:
+        rows = [[name, f"{sec:.1f}"] for name, sec in self.rows]
+        rows.append(["total", f"{time.perf_counter() - self.t0:.1f}"])
+        return markdown_table(["step", "seconds"], rows, "lr")
+
+
+def metrics_section(mode: str, steps: Steps, found: dict) -> str:
+    """Metrics tables; every result also goes into ``found[(unit name, op)]`` for the summary."""
     from .metrics import error_metrics
+
+    exhaustive16 = mode != "quick"
+    parts = [
+        "EvoApproxLib definitions (`kexue_hw.metrics`): relative figures are fractions; `mre`, `wcre`, `bias` over "
+        "pairs with a non-zero exact result; `nmed = mae / max|exact|`. `seconds` is each sweep's own time "
+        f"({'16-bit rows sampled with 1,000,000 pairs, seed 0' if not exhaustive16 else 'all 2^32 pairs at 16 bits, through the closed-form paths of `kexue_hw.metrics_analytic`, proven equal to the brute-force sweep'}).\n"
+    ]
+    for width in (8, 16):
+        for signed in (False, True):
+            exhaustive = width <= 8 or exhaustive16
+            units = builtin_units(width, signed) + [Mitchell(width, signed)]
+            ops = ["mul"] * (len(units) - 1) + ["div"]
+            rows = []
+            for unit, op in zip(units, ops):
+                m = steps.run(f"metrics {unit.describe()} {op}", error_metrics, unit, op, exhaustive=exhaustive,
+                              samples=1_000_000, seed=0)  # fmt: skip
+                rows.append((unit.describe(), m))
+                found[unit.describe(), op] = m
+            parts.append(f"\n### {width}-bit {'signed' if signed else 'unsigned'}\n\n" + metrics_table(rows))
+    rows = []
+    for fmt in FLOAT_FORMATS:
+        unit = FloatMitchell(fmt)
+        rows.append((unit.describe(), steps.run(f"metrics {unit.describe()}", error_metrics, unit, "mul",
+                                                samples=200_000, seed=0)))  # fmt: skip
+    parts.append("\n### Float units (sampled: normal operands, log2 uniform in [-8, 8), fp16 in [-6, 6); 200,000 pairs, "
+                 "seed 0)\n\n" + metrics_table(rows))  # fmt: skip
+    return "".join(parts)
+
+
+def heatmap_section(outdir: Path, steps: Steps) -> str:
+    """Relative-error maps of four 8-bit units on one shared colour scale."""
+    import numpy as np
+
+    from .metrics import relative_error_grid
     from .plots import plot_error_heatmap
 
-    parts = ["## Error metrics\n"]
-    parts.append(
-        "EvoApproxLib definitions (see `kexue_hw.metrics`): relative figures are fractions; "
-        "`mre`, `wcre`, `bias` over pairs with a non-zero exact result; `nmed = mae / max|exact|`. "
-        "Mitchell multiplication rows use the closed-form exhaustive path (`kexue_hw.metrics_analytic`, "
-        "proven equal to the brute-force sweep), hence their near-zero time.\n"
-    )
-    for width in (8, 16):
-        exhaustive = not (quick and width > 8)
-        rows = []
-        for unit in builtin_units(width):
-            log(f"metrics {unit.describe()} mul")
-            rows.append((unit.describe(), error_metrics(unit, "mul", exhaustive=exhaustive, samples=1_000_000)))
-        div_unit = Mitchell(width)
-        log(f"metrics {div_unit.describe()} div")
-        rows.append((div_unit.describe(), error_metrics(div_unit, "div", exhaustive=exhaustive, samples=1_000_000)))
-        parts.append(f"\n### {width}-bit unsigned\n\n" + metrics_table(rows))
-    rows = []
-    for fmt in ("fp32", "bf16", "fp16"):
-        unit = FloatMitchell(fmt)
-        log(f"metrics {unit.describe()}")
-        rows.append((unit.describe(), error_metrics(unit, "mul", samples=200_000)))
-    parts.append(
-        "\n### Float units (sampled: normal operands, log2 uniform in [-8, 8), fp16 in [-6, 6))\n\n"
-        + metrics_table(rows)
-    )
-
-    parts.append("\n## Relative-error landscapes\n\nBlue: under-estimate; red: over-estimate.\n")
-    for unit, op in ((Mitchell(8), "mul"), (MBM(8), "mul"), (ILM(8, corrections=1), "mul"), (Mitchell(8), "div")):
+    maps = [(Mitchell(8), "mul"), (MBM(8), "mul"), (ILM(8, corrections=1), "mul"), (Mitchell(8), "div")]
+    grids = [steps.run(f"error grid {u.describe()} {op}", relative_error_grid, u, op) for u, op in maps]
+    limit = max(float(np.nanmax(np.abs(g[2]))) for g in grids)
+    parts = [f"Blue: under-estimate; red: over-estimate; every map on the scale ±{limit:.4f} (the largest |error| "
+             "among them), 8-bit unsigned operands.\n"]  # fmt: skip
+    for (unit, op), grid in zip(maps, grids):
         name = f"heat_{unit.describe()}_{op}.png"
-        log(f"plot {name}")
-        plot_error_heatmap(unit, op, outdir / name)
+        steps.run(f"plot {name}", plot_error_heatmap, unit, op, outdir / name, limit=limit, grid=grid)
         parts.append(f"\n![{unit.describe()} {op}]({name})\n")
     return "".join(parts)
 
 
-def face_section(title: str, module_name: str, outdir: Path, quick: bool, log) -> str:
+def face_section(title: str, module_name: str, outdir: Path, quick: bool, steps: Steps) -> str:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
         if e.name and (module_name == e.name or module_name.startswith(e.name + ".")):
             return f"\n## {title}\n\n_Skipped: `{module_name}` is not part of this install._\n"
         raise
-    log(f"section: {title}")
     try:
-        body = module.section(outdir, quick=quick)
+        body = steps.run(f"section: {title}", module.section, outdir, quick=quick)
     except Exception:  # a failing face must not hide the others; its error is shown, not swallowed
         return f"\n## {title}\n\n**This section failed:**\n\n```\n{traceback.format_exc()}```\n"
     return f"\n## {title}\n\n{_demote_headings(body.strip())}\n"
 
 
-def _demote_headings(markdown: str) -> str:
-    """Nest a face's own headings under the report's section heading."""
-    lines = markdown.splitlines()
+def _demote_headings(markdown: str, levels: int = 1) -> str:
+    """Nest a section's own headings under the report's section heading."""
     out, fenced = [], False
-    for line in lines:
+    for line in markdown.splitlines():
         if line.startswith("```"):
             fenced = not fenced
-        out.append("#" + line if line.startswith("#") and not fenced else line)
+        out.append("#" * levels + line if line.startswith("#") and not fenced else line)
     return "\n".join(out)
 
 
-def write_report(outdir: str | Path = "kexue-report", quick: bool = False, verbose: bool = True) -> Path:
-    """Write ``outdir/report.md`` (+ PNGs) and return its path."""
+def study_part(outdir: Path, mode: str, steps: Steps, metrics: dict) -> tuple[str, str]:
+    """(summary Markdown, detail Markdown) of the study; a failure is shown, not hidden."""
+    try:
+        from .study.report import summary_table
+
+        detail, cells = steps.run("study (models x units)", _study, outdir, mode, steps)
+        summary = steps.run("summary table", summary_table, cells, metrics)
+        pictures = "".join(f"\n![{m}: accuracy vs multiplier cost](pareto_{m}.png)\n"
+                           for m in dict.fromkeys(c["model"] for c in cells) if (outdir / f"pareto_{m}.png").exists())  # fmt: skip
+        return summary + pictures, detail
+    except Exception:
+        err = f"**The study failed:**\n\n```\n{traceback.format_exc()}```\n"
+        return err, err
+
+
+def _study(outdir, mode, steps):
+    from .study.report import study_section
+
+    return study_section(outdir, mode, log=steps.log)
+
+
+def write_report(outdir: str | Path = "kexue-report", mode: str = "default", *, force: bool = False,
+                 verbose: bool = True) -> Path:  # fmt: skip
+    """Write ``outdir/report.md`` (+ PNGs, ``study.json``) and return its path.
+
+    Refuses to overwrite an existing ``report.md`` unless ``force``.
+    """
     from . import __version__
 
+    if mode not in MODES:
+        raise ValueError(f"report mode {mode!r}: choose one of {', '.join(MODES)}")
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-
-    def log(msg: str) -> None:
-        if verbose:
-            print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", file=sys.stderr, flush=True)
-
-    header = (
-        f"# kexue-hw report\n\nkexue-hw {__version__}, written {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} "
-        f"on {platform.machine()} / Python {platform.python_version()}"
-        f"{' (quick mode: 16-bit metrics sampled)' if quick else ''}.\n\n"
-    )
-    body = arithmetic_section(outdir, quick, log)
-    for title, module_name in FACE_SECTIONS:
-        body += face_section(title, module_name, outdir, quick, log)
-    footer = f"\n---\nWritten in {time.perf_counter() - t0:.0f} s by `kexue-hw report{' --quick' if quick else ''}`.\n"
+    if outdir.exists() and not outdir.is_dir():
+        raise ValueError(f"-o {outdir}: exists and is not a folder")
     path = outdir / "report.md"
-    path.write_text(header + body + footer)
-    log(f"wrote {path}")
+    if path.exists() and not force:
+        raise ValueError(f"-o {outdir}: {path} exists; pass --force to overwrite it or -o another folder")
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"-o {outdir}: cannot create the folder ({e.strerror})") from None
+    steps = Steps(verbose)
+    started = datetime.now(timezone.utc)
+
+    found: dict = {}
+    metrics = metrics_section(mode, steps, found)
+    summary, study_detail = study_part(outdir, mode, steps, found)
+    heat = heatmap_section(outdir, steps)
+    if mode == "quick":
+        faces = "".join(f"\n## {t}\n\n_Skipped in `--quick` (run `kexue-hw report` or `--full`)._\n" for t, _ in FACE_SECTIONS)
+    else:
+        faces = "".join(face_section(t, m, outdir, mode != "full", steps) for t, m in FACE_SECTIONS)
+
+    ended = datetime.now(timezone.utc)
+    header = (
+        f"# kexue-hw report\n\nkexue-hw {__version__}, `kexue-hw report{'' if mode == 'default' else ' --' + mode}`, "
+        f"started {started:%Y-%m-%d %H:%M:%S} UTC, finished {ended:%H:%M:%S} UTC "
+        f"({(ended - started).total_seconds():.0f} s) on {platform.machine()} / Python {platform.python_version()}.\n"
+    )
+    body = [
+        header,
+        "\n## Summary: what each unit costs and saves\n\n"
+        "Per unit: its multiplier's error (8-bit class, exhaustive), its cost on iCE40 against the exact multiplier "
+        "of the same width and signedness, and the change of each shipped model's accuracy with every product on "
+        "the unit (paired with native; McNemar p in brackets).\n\n" + summary,
+        "\n## Models on the units\n\n" + _demote_headings(study_detail.strip()) + "\n",
+        "\n## Error metrics\n\n" + metrics,
+        "\n## Relative-error landscapes\n\n" + heat,
+        faces,
+        "\n## Steps\n\n" + steps.table() + "\n",
+    ]
+    path.write_text("".join(body), encoding="utf-8")
+    steps.log(f"wrote {path}")
     return path
 
 
 def register(sub) -> None:
-    p = sub.add_parser("report", help="write a report folder comparing the built-in units (the main job)")
+    p = sub.add_parser("report", help="write the report folder: models x units x cost, metrics, RTL (the main job)")
     p.add_argument("-o", "--output", default="kexue-report", help="folder to write (default: kexue-report)")
-    p.add_argument("--quick", action="store_true", help="sample the 16-bit sweeps and skip the slowest sections")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="under a minute: a small study, sampled 16-bit sweeps")
+    size.add_argument("--full", action="store_true", help="the whole grid, every shipped model, 32-bit RTL rows")
+    p.add_argument("--force", action="store_true", help="overwrite an existing report.md")
     p.set_defaults(func=_cmd)
 
 
 def _cmd(args) -> int:
-    path = write_report(args.output, quick=args.quick)
+    mode = "quick" if args.quick else "full" if args.full else "default"
+    path = write_report(args.output, mode, force=args.force)
     print(path)
     return 0

@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..spec import ILM, FloatMitchell, IntUnit, SpecError, Unit
+from ..registry import SpecRegistry
+from ..spec import FloatMitchell, IntUnit, Unit
 from . import dispatch, floating
 from ._bits import U64
 
@@ -33,7 +34,14 @@ __all__ = [
     "unit_params",
     "float_to_bits",
     "bits_to_float",
+    "round_to_bf16",
+    "round_to_format",
+    "GOLDEN",
 ]
+
+#: the golden model of each unit family: an object with ``mul(unit, a, b, *, strict)`` and
+#: ``div(unit, a, b, *, strict, return_flags)`` (see :func:`mul` and :func:`div`)
+GOLDEN = SpecRegistry("the golden model (kexue_hw.arith)")
 
 
 class OperandError(ValueError):
@@ -49,14 +57,9 @@ def unit_params(unit: IntUnit, op: str = "mul") -> tuple:
     ``F`` log fraction bits (``N-1``), ``T`` kept fraction bits, ``Q`` quotient
     fraction bits, ``extra`` = output bits (MBM saturation) or corrections (ILM).
     """
-    F = unit.width - 1
-    T = getattr(unit, "kept_frac_bits", F)
-    Q = unit.quotient_frac_bits
-    if isinstance(unit, ILM):
-        extra = unit.corrections
-    else:
-        extra = 2 * unit.width - (1 if unit.signed else 0)  # magnitude bits of the output
-    return (np.int64(F), np.int64(T), np.int64(Q), np.int64(extra))
+    extra = dispatch.INT_FAMILIES.lookup(unit).extra(unit)
+    return (np.int64(unit.log_frac_bits), np.int64(unit.kept_frac_bits), np.int64(unit.quotient_frac_bits),
+            np.int64(extra))  # fmt: skip
 
 
 @njit(parallel=True, cache=True)
@@ -135,15 +138,10 @@ def mul(unit: Unit, a, b, *, strict: bool = True):
     """Approximate product ``a * b`` on ``unit`` (bit-exact golden model).
 
     Integer units: ``2N``-bit products as int64 (uint64 for unsigned 32-bit);
-    Python ints in, Python int out. Float units: see :func:`float_mul`.
+    Python ints in, Python int out. Float units: float values in the unit's
+    format in, the same out (see :mod:`.floating` for the corners).
     """
-    if isinstance(unit, FloatMitchell):
-        return _float_op(unit, a, b, divide=False, strict=strict)
-    if not isinstance(unit, IntUnit):
-        raise SpecError(f"not a unit spec: {unit!r}")
-    scalar = _is_scalar(a) and _is_scalar(b)
-    out, shape = _int_op(unit, "mul", a, b)
-    return _finish_int(unit, out, shape, scalar, 2 * unit.width)
+    return GOLDEN.lookup(unit).mul(unit, a, b, strict=strict)
 
 
 def div(unit: Unit, a, b, *, strict: bool = True, return_flags: bool = False):
@@ -156,33 +154,59 @@ def div(unit: Unit, a, b, *, strict: bool = True, return_flags: bool = False):
     ``return_flags=True``) a boolean array flagging those lanes.
     Float units: ``a / b`` by bit-pattern subtraction (see :mod:`.floating`).
     """
-    if isinstance(unit, FloatMitchell):
+    golden = GOLDEN.lookup(unit)
+    unit.check_op("div")
+    return golden.div(unit, a, b, strict=strict, return_flags=return_flags)
+
+
+@GOLDEN.register(IntUnit)
+class _IntGolden:
+    """Integer families: sign-magnitude Numba loops over the :mod:`.dispatch` primitives."""
+
+    @staticmethod
+    def mul(unit: IntUnit, a, b, *, strict: bool):
+        scalar = _is_scalar(a) and _is_scalar(b)
+        out, shape = _int_op(unit, "mul", a, b)
+        return _finish_int(unit, out, shape, scalar, 2 * unit.width)
+
+    @staticmethod
+    def div(unit: IntUnit, a, b, *, strict: bool, return_flags: bool):
+        scalar = _is_scalar(a) and _is_scalar(b)
+        a2, b2 = _int_operands(unit, a, b)
+        zero = b2 == 0
+        n_zero = int(np.count_nonzero(zero))
+        if n_zero and strict:
+            raise ZeroDivisionError(
+                f"{n_zero} divisor(s) are zero; pass strict=False for the hardware result (saturated quotient and a flag)"
+            )
+        safe_b = np.where(zero, 1, b2)
+        out, shape = _int_op(unit, "div", a2, safe_b)
+        q = _finish_int(unit, out, shape, False, unit.width + unit.quotient_frac_bits)
+        if n_zero:
+            sat = (1 << (unit.width + unit.quotient_frac_bits)) - 1
+            q = np.where(zero, np.where(a2 < 0, -sat, sat), q)
+        if scalar:
+            q = int(q[()])
+            zero = bool(zero[()])
+        return (q, zero) if return_flags else q
+
+
+@GOLDEN.register(FloatMitchell)
+class _FloatGolden:
+    """FloatMitchell: bit-pattern arithmetic of :mod:`.floating`, with the strict checks of :func:`float_to_bits`."""
+
+    @staticmethod
+    def mul(unit: FloatMitchell, a, b, *, strict: bool):
+        return _float_op(unit, a, b, divide=False, strict=strict)
+
+    @staticmethod
+    def div(unit: FloatMitchell, a, b, *, strict: bool, return_flags: bool):
         q = _float_op(unit, a, b, divide=True, strict=strict)
         if return_flags:
             fmt = unit.format
             bb = np.broadcast_to(float_to_bits(unit, b, strict=strict), np.shape(q))
-            return q, ((bb & ((1 << (fmt.bits - 1)) - 1)) >> fmt.man_bits) == 0  # zero or subnormal divisor
+            return q, ((bb & (fmt.sign_bit - 1)) >> fmt.man_bits) == 0  # zero or subnormal divisor
         return q
-    if not isinstance(unit, IntUnit):
-        raise SpecError(f"not a unit spec: {unit!r}")
-    scalar = _is_scalar(a) and _is_scalar(b)
-    a2, b2 = _int_operands(unit, a, b)
-    zero = b2 == 0
-    n_zero = int(np.count_nonzero(zero))
-    if n_zero and strict:
-        raise ZeroDivisionError(
-            f"{n_zero} divisor(s) are zero; pass strict=False for the hardware result (saturated quotient and a flag)"
-        )
-    safe_b = np.where(zero, 1, b2)
-    out, shape = _int_op(unit, "div", a2, safe_b)
-    q = _finish_int(unit, out, shape, False, unit.width + unit.quotient_frac_bits)
-    if n_zero:
-        sat = (1 << (unit.width + unit.quotient_frac_bits)) - 1
-        q = np.where(zero, np.where(a2 < 0, -sat, sat), q)
-    if scalar:
-        q = int(q[()])
-        zero = bool(zero[()])
-    return (q, zero) if return_flags else q
 
 
 # ----------------------------------------------------------------------------- floats
@@ -191,8 +215,8 @@ def div(unit: Unit, a, b, *, strict: bool = True, return_flags: bool = False):
 def float_to_bits(unit: FloatMitchell, x, *, strict: bool = True) -> np.ndarray:
     """Bit patterns (int64) of float values in ``unit``'s format.
 
-    fp32 takes anything exactly representable as float32, fp16 as float16, bf16
-    as float32 with the low 16 bits zero (round first with :func:`round_to_bf16`);
+    Takes anything exactly representable in the format (fp32 and bf16 values as
+    float32, bf16 with the low 16 bits zero: round first with :func:`round_to_format`);
     values that would change are an :class:`OperandError`. With ``strict``,
     NaN, inf and subnormal values are an :class:`OperandError` too.
     """
@@ -200,29 +224,24 @@ def float_to_bits(unit: FloatMitchell, x, *, strict: bool = True) -> np.ndarray:
     arr = np.asarray(x)
     if arr.dtype.kind not in "fiu" or arr.dtype == np.bool_:
         raise OperandError(f"{unit.describe()} takes floating-point values, got dtype {arr.dtype}")
-    if fmt.name == "fp16":
-        with np.errstate(over="ignore"):  # overflow is reported below as "not representable"
-            conv = arr.astype(np.float16)
-        bits = conv.view(np.uint16).astype(np.int64)
-    else:
-        with np.errstate(over="ignore"):
-            conv = arr.astype(np.float32)
-        bits = conv.view(np.uint32).astype(np.int64)
-        if fmt.name == "bf16":
-            low = bits & 0xFFFF
-            if np.any(low != 0):
-                n = int(np.count_nonzero(low))
-                raise OperandError(f"{n} value(s) are not representable in bf16; round them first (round_to_bf16)")
-            bits = bits >> 16
+    with np.errstate(over="ignore"):  # overflow is reported below as "not representable"
+        conv = arr.astype(fmt.numpy_dtype)
+    bits = conv.view(f"uint{fmt.container_bits}").astype(np.int64)
+    if fmt.shift:
+        low = bits & ((1 << fmt.shift) - 1)
+        if np.any(low != 0):
+            n = int(np.count_nonzero(low))
+            raise OperandError(f"{n} value(s) are not representable in {fmt.name}; round them first (round_to_format)")
+        bits = bits >> fmt.shift
     same = (conv.astype(np.float64) == arr.astype(np.float64)) | np.isnan(arr.astype(np.float64))
     if not np.all(same):
         n = int(np.count_nonzero(~same))
         raise OperandError(f"{n} value(s) are not exactly representable in {fmt.name} (overflow or rounding)")
     if strict:
-        mag = bits & ((1 << (fmt.bits - 1)) - 1)
+        mag = bits & (fmt.sign_bit - 1)
         exp = mag >> fmt.man_bits
-        n_nan = int(np.count_nonzero(mag > (((1 << fmt.exp_bits) - 1) << fmt.man_bits)))
-        n_inf = int(np.count_nonzero(mag == (((1 << fmt.exp_bits) - 1) << fmt.man_bits)))
+        n_nan = int(np.count_nonzero(mag > fmt.inf_bits))
+        n_inf = int(np.count_nonzero(mag == fmt.inf_bits))
         n_sub = int(np.count_nonzero((exp == 0) & (mag != 0)))
         if n_nan or n_inf or n_sub:
             raise OperandError(
@@ -234,21 +253,30 @@ def float_to_bits(unit: FloatMitchell, x, *, strict: bool = True) -> np.ndarray:
 
 def bits_to_float(unit: FloatMitchell, bits) -> np.ndarray:
     """Float values (float32, or float16 for fp16) of bit patterns in ``unit``'s format."""
-    bits = np.asarray(bits, dtype=np.int64)
-    if unit.fmt == "fp16":
-        return bits.astype(np.uint16).view(np.float16)
-    if unit.fmt == "bf16":
-        bits = bits << 16
-    return bits.astype(np.uint32).view(np.float32)
+    fmt = unit.format
+    bits = np.asarray(bits, dtype=np.int64) << fmt.shift
+    return bits.astype(f"uint{fmt.container_bits}").view(fmt.numpy_dtype)
+
+
+def round_to_format(unit: FloatMitchell, x) -> np.ndarray:
+    """``x`` rounded to the nearest value of ``unit``'s format (ties to even), in the format's numpy dtype.
+
+    fp32 and fp16 are numpy casts; bf16 rounds float32 values to their top 16 bits (NaN stays NaN).
+    """
+    fmt = unit.format
+    conv = np.asarray(x).astype(fmt.numpy_dtype)
+    if not fmt.shift:
+        return conv
+    b = conv.view(f"uint{fmt.container_bits}").astype(np.uint64)
+    half = (1 << (fmt.shift - 1)) - 1
+    rounded = ((b + half + ((b >> fmt.shift) & 1)) >> fmt.shift) << fmt.shift
+    rounded = np.where(np.isnan(conv), b | (1 << (fmt.man_bits - 1 + fmt.shift)), rounded)  # keep NaN quiet
+    return rounded.astype(f"uint{fmt.container_bits}").view(fmt.numpy_dtype)
 
 
 def round_to_bf16(x) -> np.ndarray:
     """Round float32 values to the nearest bf16 (ties to even), returned as float32."""
-    b = np.asarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
-    nan = np.isnan(np.asarray(x, dtype=np.float32))
-    rounded = ((b + 0x7FFF + ((b >> 16) & 1)) >> 16) << 16
-    rounded = np.where(nan, b | 0x00400000, rounded)
-    return rounded.astype(np.uint32).view(np.float32)
+    return round_to_format(FloatMitchell("bf16"), np.asarray(x, dtype=np.float32))
 
 
 def mul_bits(unit: FloatMitchell, a_bits, b_bits) -> np.ndarray:
@@ -279,8 +307,7 @@ def _float_op(unit: FloatMitchell, a, b, *, divide: bool, strict: bool):
     ba = float_to_bits(unit, a, strict=strict)
     bb = float_to_bits(unit, b, strict=strict)
     if divide and strict:
-        fmt = unit.format
-        bz = (np.broadcast_to(bb, np.broadcast(ba, bb).shape) & ((1 << (fmt.bits - 1)) - 1)) == 0
+        bz = (np.broadcast_to(bb, np.broadcast(ba, bb).shape) & (unit.format.sign_bit - 1)) == 0
         if np.any(bz):
             raise ZeroDivisionError(
                 f"{int(np.count_nonzero(bz))} divisor(s) are zero; pass strict=False for the hardware result (inf)"

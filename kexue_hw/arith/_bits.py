@@ -7,33 +7,29 @@ products are returned as ``uint64`` because a 32 x 32-bit product needs 64 bits.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 U64 = np.uint64
 
 
+@intrinsic
+def _ctlz64(typingctx, x):
+    """LLVM ``ctlz`` on an int64: leading zero bits (64 for 0)."""
+    if x != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.ctlz(args[0], ir.Constant(ir.IntType(1), 0))
+
+    return types.int64(types.int64), codegen
+
+
 @njit(inline="always", cache=True)
 def leading_one(x):
-    """Index of the highest set bit of ``x`` (``x`` in ``1 .. 2**33 - 1``), i.e. ``floor(log2 x)``."""
-    k = 0
-    if x >> 32:
-        x >>= 32
-        k += 32
-    if x >> 16:
-        x >>= 16
-        k += 16
-    if x >> 8:
-        x >>= 8
-        k += 8
-    if x >> 4:
-        x >>= 4
-        k += 4
-    if x >> 2:
-        x >>= 2
-        k += 2
-    if x >> 1:
-        k += 1
-    return k
+    """Index of the highest set bit of ``x`` (``x`` in ``1 .. 2**63 - 1``), i.e. ``floor(log2 x)``."""
+    return 63 - _ctlz64(np.int64(x))
 
 
 @njit(inline="always", cache=True)

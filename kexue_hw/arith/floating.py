@@ -41,19 +41,23 @@ def _finish(s, r, inf_mag, M):
 
 
 @njit(inline="always", cache=True)
-def float_mitchell_mul_bits(a, b, E, M):
-    """Bit pattern of the FloatMitchell product of bit patterns ``a`` and ``b``."""
-    sign_bit, inf_mag, qnan, one = _fields(E, M)
-    s = (a ^ b) & sign_bit
+def _classify(a, b, E, M):
+    """Result sign, operand magnitudes, and the corner flags: any NaN, zero (or subnormal), inf."""
+    sign_bit, inf_mag, _, _ = _fields(E, M)
     ma = a & (sign_bit - 1)
     mb = b & (sign_bit - 1)
-    if ma > inf_mag or mb > inf_mag:
+    nan = ma > inf_mag or mb > inf_mag
+    return (a ^ b) & sign_bit, ma, mb, nan, (ma >> M) == 0, (mb >> M) == 0, ma == inf_mag, mb == inf_mag
+
+
+@njit(inline="always", cache=True)
+def float_mitchell_mul_bits(a, b, E, M):
+    """Bit pattern of the FloatMitchell product of bit patterns ``a`` and ``b``."""
+    _, inf_mag, qnan, one = _fields(E, M)
+    s, ma, mb, nan, a_zero, b_zero, a_inf, b_inf = _classify(a, b, E, M)
+    if nan or ((a_inf or b_inf) and (a_zero or b_zero)):
         return qnan
-    a_zero = (ma >> M) == 0
-    b_zero = (mb >> M) == 0
-    if ma == inf_mag or mb == inf_mag:
-        if a_zero or b_zero:
-            return qnan
+    if a_inf or b_inf:
         return s | inf_mag
     if a_zero or b_zero:
         return s
@@ -63,17 +67,9 @@ def float_mitchell_mul_bits(a, b, E, M):
 @njit(inline="always", cache=True)
 def float_mitchell_div_bits(a, b, E, M):
     """Bit pattern of the FloatMitchell quotient ``a / b``."""
-    sign_bit, inf_mag, qnan, one = _fields(E, M)
-    s = (a ^ b) & sign_bit
-    ma = a & (sign_bit - 1)
-    mb = b & (sign_bit - 1)
-    if ma > inf_mag or mb > inf_mag:
-        return qnan
-    a_zero = (ma >> M) == 0
-    b_zero = (mb >> M) == 0
-    a_inf = ma == inf_mag
-    b_inf = mb == inf_mag
-    if (a_inf and b_inf) or (a_zero and b_zero):
+    _, inf_mag, qnan, one = _fields(E, M)
+    s, ma, mb, nan, a_zero, b_zero, a_inf, b_inf = _classify(a, b, E, M)
+    if nan or (a_inf and b_inf) or (a_zero and b_zero):
         return qnan
     if a_inf or b_zero:
         return s | inf_mag

@@ -5,7 +5,8 @@
 * :func:`quantize_` (alias :func:`emulate_`) module swap: ``nn.Linear``/``nn.Conv*``.
 * :class:`EmulationMode` function mode: linear, matmul/@, bmm, baddbmm, addmm,
   scaled_dot_product_attention, conv, and optionally elementwise ``*``.
-* :class:`EmulationConfig` one dataclass for both; :func:`track` coverage counters.
+* :class:`EmulationConfig` one dataclass for both; :class:`ModuleConfigs` one per module
+  (torchao ``FqnToConfig`` style); :func:`track` coverage counters.
 
 Attributes load lazily, so ``import kexue_hw.emulate.cli`` (the CLI hook) does
 not import torch; the core ``kexue_hw`` package never does.
@@ -28,6 +29,7 @@ _EXPORTS = {
     "ApproxLinear": "modules",
     "ApproxConv": "modules",
     "track": "coverage",
+    "ModuleConfigs": "per_module",
     "Coverage": "coverage",
     "emulated_matmul": "functional",
     "emulated_linear": "functional",

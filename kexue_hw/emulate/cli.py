@@ -26,8 +26,8 @@ def register(subparsers) -> None:
 def _run(args: argparse.Namespace) -> int:
     if "torch" not in sys.modules and "numba" not in sys.modules:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see benchmarks/emulate.md
-    from .bench import markdown_table, measure_matmul, use_threads
-    from .report import accuracy_rows
+    from .report import accuracy_rows, accuracy_table
+    from .throughput import markdown_table, measure_matmul, use_threads
 
     threads = use_threads(args.threads)
     shapes = [tuple(int(v) for v in s.lower().split("x")) for s in args.shapes]
@@ -39,7 +39,5 @@ def _run(args: argparse.Namespace) -> int:
     print(markdown_table(rows))
     print(f"\nGMAC/s, best of {args.reps} interleaved runs, {threads} threads.")
     if acc:
-        print(f"\n{model}\n\n| unit | relative logit error | top-1 agreement |\n|---|---:|---:|")
-        for r in acc:
-            print(f"| {r['unit']} | {r['rel_error']:.4f} | {r['top1_agreement']:.3f} |")
+        print(f"\n{model}\n\n{accuracy_table(acc, counts=False)}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..spec import FloatMitchell, IntUnit, Mitchell, SpecError, Unit
+from ..spec import FloatMitchell, Mitchell, SpecError, Unit
 
 GRANULARITIES = ("per_vector", "per_tensor")
 SCALE_MODES = ("dynamic", "calibrated")
@@ -50,7 +50,7 @@ class EmulationConfig:
     min_inner_dim: int = 1
 
     def __post_init__(self):
-        if not isinstance(self.unit, (IntUnit, FloatMitchell)):
+        if not isinstance(self.unit, Unit):
             raise SpecError(f"unit must be a unit spec, got {self.unit!r}")
         for name in ("weight_granularity", "act_granularity"):
             if getattr(self, name) not in GRANULARITIES:
@@ -64,7 +64,7 @@ class EmulationConfig:
 
     @property
     def quantized(self) -> bool:
-        return isinstance(self.unit, IntUnit)
+        return not self.unit.is_float
 
     def with_unit(self, unit: Unit) -> EmulationConfig:
         return replace(self, unit=unit)

@@ -4,7 +4,9 @@
 
 * ``cov.emulated``: calls that went through the unit, by kind (``linear``,
   ``matmul``, ``attention_qk``, ``attention_av``, ``conv``, ``elementwise``) with MACs;
-* ``cov.layers``: calls per swapped module name;
+* ``cov.layers``: calls per module name (swapped modules, and the scopes of
+  :class:`~kexue_hw.emulate.per_module.ModuleConfigs`), ``cov.layer_macs`` their MACs and
+  ``cov.layer_units`` the units they ran on;
 * ``cov.exact``: aten matrix-product ops (mm, bmm, addmm, convolution, SDPA, ...)
   seen at the dispatcher level outside the emulation, i.e. products that stayed exact.
 
@@ -19,6 +21,8 @@ from contextlib import contextmanager
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
+
+from ..tables import markdown_table
 
 _aten = torch.ops.aten
 
@@ -62,6 +66,8 @@ class Coverage:
         self.emulated: Counter = Counter()
         self.emulated_macs: Counter = Counter()
         self.layers: Counter = Counter()
+        self.layer_macs: Counter = Counter()  # MACs per module name
+        self.layer_units: dict[str, set[str]] = {}  # units each module's products ran on
         self.exact: Counter = Counter()
         self.kernel_calls = 0
 
@@ -70,24 +76,24 @@ class Coverage:
         return not self.exact
 
     def table(self) -> str:
-        lines = ["| product | calls | MACs |", "|---|---:|---:|"]
-        for kind in sorted(self.emulated):
-            lines.append(f"| emulated {kind} | {self.emulated[kind]} | {self.emulated_macs[kind]:,} |")
-        for op in sorted(self.exact):
-            lines.append(f"| EXACT {op} | {self.exact[op]} | |")
-        if not self.exact:
-            lines.append("| exact (not emulated) | 0 | |")
-        lines.append(f"\n{len(self.layers)} swapped modules called; {self.kernel_calls} approx_bmm kernel calls.")
-        return "\n".join(lines)
+        rows = [(f"emulated {kind}", self.emulated[kind], f"{self.emulated_macs[kind]:,}") for kind in sorted(self.emulated)]
+        rows += [(f"EXACT {op}", self.exact[op], "") for op in sorted(self.exact)] or [("exact (not emulated)", 0, "")]
+        return (
+            markdown_table(["product", "calls", "MACs"], rows, "lrr")
+            + f"\n\n{len(self.layers)} swapped modules called; {self.kernel_calls} approx_bmm kernel calls."
+        )
 
 
-def record(kind: str, macs: int, layer: str | None = None) -> None:
-    """Count one emulated product (called by the front ends)."""
+def record(kind: str, macs: int, layer: str | None = None, unit: str | None = None) -> None:
+    """Count one emulated product (called by the front ends): its kind, MACs, module and unit."""
     for cov in _stack():
         cov.emulated[kind] += 1
         cov.emulated_macs[kind] += int(macs)
-        if layer:
+        if layer is not None:
             cov.layers[layer] += 1
+            cov.layer_macs[layer] += int(macs)
+            if unit:
+                cov.layer_units.setdefault(layer, set()).add(unit)
 
 
 class _ProductWatcher(TorchDispatchMode):

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..arith import mul_bits
+from ..arith import bits_to_float, mul_bits
 from ..spec import FloatMitchell
 from . import coverage
 from .config import EmulationConfig
@@ -76,7 +76,7 @@ def _product_value(a, b, config: EmulationConfig, a_scale=None, b_scale=None, b_
     """
     unit = config.unit
     out_dtype = torch.promote_types(a.dtype, b.dtype)
-    if isinstance(unit, FloatMitchell):
+    if unit.is_float:
         return approx_matmul(round_to_format(a, unit), round_to_format(b, unit), unit).to(out_dtype)
     a_dim = -1 if config.act_granularity == "per_vector" else None
     b_gran = config.weight_granularity if b_is_weight else config.act_granularity
@@ -147,7 +147,7 @@ def emulated_matmul(
     a2 = a.unsqueeze(0) if squeeze_a else a
     b2 = b.unsqueeze(-1) if squeeze_b else b
     batch = torch.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
-    coverage.record(kind, math.prod(batch) * a2.shape[-2] * a2.shape[-1] * b2.shape[-1], layer)
+    coverage.record(kind, math.prod(batch) * a2.shape[-2] * a2.shape[-1] * b2.shape[-1], layer, config.unit.describe())
     out = _EmulatedMatmul.apply(a2, b2, config, a_scale, b_scale, b_is_weight, weight)
     if squeeze_a:
         out = out.squeeze(-2)
@@ -234,7 +234,8 @@ def emulated_conv1d(x, weight, bias, stride, padding, dilation, groups, config: 
 
 
 def emulated_sdpa(
-    q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False, *, config: EmulationConfig
+    q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False, *, config: EmulationConfig,
+    layer: str | None = None,
 ):
     """``F.scaled_dot_product_attention`` with ``Q K^T`` and ``P V`` on the unit (softmax exact, fp32 or input dtype).
 
@@ -247,7 +248,7 @@ def emulated_sdpa(
         rep = q.shape[-3] // k.shape[-3]
         k = k.repeat_interleave(rep, dim=-3)
         v = v.repeat_interleave(rep, dim=-3)
-    scores = emulated_matmul(q, k.transpose(-2, -1), config, kind="attention_qk") * scale
+    scores = emulated_matmul(q, k.transpose(-2, -1), config, kind="attention_qk", layer=layer) * scale
     with exact_region():
         if is_causal:
             keep = torch.ones(L, S, dtype=torch.bool, device=q.device).tril()
@@ -260,7 +261,7 @@ def emulated_sdpa(
         probs = torch.softmax(scores, dim=-1)
         if dropout_p > 0.0:
             probs = F.dropout(probs, p=dropout_p)
-    return emulated_matmul(probs, v, config, kind="attention_av")
+    return emulated_matmul(probs, v, config, kind="attention_av", layer=layer)
 
 
 # ----------------------------------------------------------------------------- elementwise
@@ -274,11 +275,7 @@ class _ElementwiseMul(torch.autograd.Function):
             out_dtype = torch.promote_types(a.dtype, b.dtype)
             a32, b32 = torch.broadcast_tensors(round_to_format(a, unit), round_to_format(b, unit))
             bits = mul_bits(unit, _float_bits(unit, a32), _float_bits(unit, b32))
-            if unit.fmt == "fp16":
-                val = bits.astype(np.uint16).view(np.float16).astype(np.float32)
-            else:
-                val = (bits << (16 if unit.fmt == "bf16" else 0)).astype(np.uint32).view(np.float32)
-            return torch.from_numpy(val).to(out_dtype)
+            return torch.from_numpy(bits_to_float(unit, bits).astype(np.float32)).to(out_dtype)
 
     @staticmethod
     def backward(ctx, grad):

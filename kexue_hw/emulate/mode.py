@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 from .config import EmulationConfig
+from .per_module import ModuleConfigs, ModuleScope
 from .functional import (
     emulated_conv1d,
     emulated_conv2d,
@@ -50,14 +51,42 @@ def _floats(*xs) -> bool:
 
 
 class EmulationMode(TorchFunctionMode):
-    """Emulate matrix products (and optionally elementwise products) of the code run inside."""
+    """Emulate matrix products (and optionally elementwise products) of the code run inside.
 
-    def __init__(self, config: EmulationConfig | None = None):
+    ``config`` is one :class:`EmulationConfig` for every product, or a
+    :class:`~kexue_hw.emulate.per_module.ModuleConfigs` with ``model``: then each product uses the
+    config of the innermost running module of ``model`` that it names (``None``: that module's
+    products stay exact), and :func:`~kexue_hw.emulate.track` records the module and its unit.
+    """
+
+    def __init__(self, config: EmulationConfig | ModuleConfigs | None = None, *, model=None):
         super().__init__()
-        self.config = config or EmulationConfig()
-        self._handlers = self._build_handlers()
+        self._scope = None
+        self.layer = None
+        if isinstance(config, ModuleConfigs):
+            if model is None:
+                raise ValueError("EmulationMode(ModuleConfigs(...)) needs model= (the module whose layers are named)")
+            self._scope = ModuleScope(model, config)
+            self.config = config.default
+            elementwise = config.default.elementwise_unit if config.default is not None else None
+        else:
+            self.config = config or EmulationConfig()
+            elementwise = self.config.elementwise_unit
+        self._handlers = self._build_handlers(elementwise)
 
-    def _build_handlers(self):
+    def __enter__(self):
+        if self._scope is not None:
+            self._scope.__enter__()
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        try:
+            return super().__exit__(*exc)
+        finally:
+            if self._scope is not None:
+                self._scope.__exit__(*exc)
+
+    def _build_handlers(self, elementwise_unit):
         matmul = self._matmul
         h = {
             F.linear: self._linear,
@@ -77,7 +106,7 @@ class EmulationMode(TorchFunctionMode):
             F.conv2d: self._conv2d,
             F.conv1d: self._conv1d,
         }
-        if self.config.elementwise_unit is not None:
+        if elementwise_unit is not None:
             for fn in (torch.mul, _T.mul, _T.__mul__, _T.__rmul__, torch.multiply, _T.multiply):
                 h[fn] = self._mul
         return h
@@ -85,6 +114,10 @@ class EmulationMode(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         handler = None if in_emulation() else self._handlers.get(func)
+        if handler is not None and self._scope is not None:
+            self.layer, self.config = self._scope.current()
+            if self.config is None:
+                handler = None  # this module's products stay exact
         if handler is not None:
             out = handler(*args, **kwargs)
             if out is not NotImplemented:
@@ -100,26 +133,26 @@ class EmulationMode(TorchFunctionMode):
         a, b = _operands(args, kwargs, ("input", "mat1", "self"), ("other", "mat2"))
         if out is not None or not self._emulate(a, b):
             return NotImplemented
-        return emulated_matmul(a, b, self.config)
+        return emulated_matmul(a, b, self.config, layer=self.layer)
 
     def _addmm(self, input=None, *args, beta=1, alpha=1, out=None, **kwargs):
         a, b = _operands(args, kwargs, ("mat1", "batch1"), ("mat2", "batch2"))
         if out is not None or not self._emulate(a, b):
             return NotImplemented
-        prod = emulated_matmul(a, b, self.config)
+        prod = emulated_matmul(a, b, self.config, layer=self.layer)
         prod = prod if alpha == 1 else prod * alpha
         return prod + (input if beta == 1 else input * beta) if beta != 0 else prod
 
     def _linear(self, input, weight, bias=None):
         if not self._emulate(input, weight):
             return NotImplemented
-        return emulated_linear(input, weight, bias, self.config)
+        return emulated_linear(input, weight, bias, self.config, layer=self.layer)
 
     def _sdpa(self, query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False):
         if not _floats(query, key, value):
             return NotImplemented
         return emulated_sdpa(
-            query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa, config=self.config
+            query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa, config=self.config, layer=self.layer
         )
 
     def _conv2d(self, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

@@ -22,6 +22,7 @@ import torch.nn as nn
 
 from .config import EmulationConfig
 from .functional import emulated_conv1d, emulated_conv2d, emulated_linear
+from .per_module import ModuleConfigs
 from .quant import symmetric_scale
 
 
@@ -109,22 +110,36 @@ DEFAULT_MAPPING: dict[type, Callable] = {
 
 def quantize_(
     model: nn.Module,
-    config: EmulationConfig | None = None,
+    config: EmulationConfig | ModuleConfigs | None = None,
     filter_fn: Callable[[nn.Module, str], bool] | None = None,
     mapping: dict[type, Callable] | None = None,
 ) -> nn.Module:
     """Swap, in place, every mapped layer of ``model`` for its emulated version; returns ``model``.
 
-    A layer is kept exact when ``filter_fn(module, name)`` is false or its name
-    matches a ``config.exclude`` pattern. Already-swapped layers are left alone.
+    ``config`` is one :class:`EmulationConfig` for every layer, or a
+    :class:`~kexue_hw.emulate.per_module.ModuleConfigs` giving each layer its own (``None``: exact).
+    A layer is kept exact when ``filter_fn(module, name)`` is false or its name matches a
+    ``config.exclude`` pattern. Already-swapped layers are left alone. Layers are matched by
+    ``isinstance``, so subclasses of ``nn.Linear``/``nn.Conv*`` are swapped too; :func:`summary` lists
+    what stayed exact.
     """
+    per_module = config if isinstance(config, ModuleConfigs) else None
     config = config or EmulationConfig()
     table = dict(DEFAULT_MAPPING if mapping is None else mapping)
 
+    def mapped(mod):
+        return next((fn for cls, fn in table.items() if type(mod) is cls), None) or next(
+            (fn for cls, fn in table.items() if isinstance(mod, cls)), None
+        )
+
+    def config_of(name):
+        return per_module.config_for(name) if per_module is not None else config
+
     def wanted(mod, name):
-        if isinstance(mod, _ApproxBase) or type(mod) not in table:
+        if isinstance(mod, _ApproxBase) or mapped(mod) is None:
             return False
-        if any(fnmatch.fnmatch(name, pat) for pat in config.exclude):
+        cfg = config_of(name)
+        if cfg is None or any(fnmatch.fnmatch(name, pat) for pat in cfg.exclude):
             return False
         return filter_fn is None or filter_fn(mod, name)
 
@@ -136,7 +151,7 @@ def quantize_(
         for child_name, child in list(parent.named_children()):
             full = f"{parent_name}.{child_name}" if parent_name else child_name
             if wanted(child, full):
-                setattr(parent, child_name, table[type(child)](child, config, full))
+                setattr(parent, child_name, mapped(child)(child, config_of(full), full))
     return model
 
 
@@ -163,7 +178,7 @@ def summary(model: nn.Module) -> dict:
     for name, mod in model.named_modules():
         if isinstance(mod, _ApproxBase):
             swapped.setdefault(mod.config.unit.describe(), []).append(name)
-        elif type(mod) in DEFAULT_MAPPING and not any(isinstance(p, ApproxConv) for p in _parents(model, name)):
+        elif isinstance(mod, tuple(DEFAULT_MAPPING)) and not any(isinstance(p, ApproxConv) for p in _parents(model, name)):
             exact.append(name)
     return {"swapped": swapped, "exact": exact}
 

@@ -29,11 +29,16 @@ import torch
 
 from ..arith import OperandError, unit_params
 from ..arith.dispatch import op_code
+from ..registry import SpecRegistry
 from ..spec import Exact, FloatMitchell, IntUnit, Mitchell
 from . import kernels as K
 from .units import as_unit, unit_from_key, unit_key
 
-__all__ = ["approx_matmul", "approx_bmm", "check_operands"]
+__all__ = ["approx_matmul", "approx_bmm", "check_operands", "KERNELS"]
+
+#: the matrix-product kernel of each unit family: ``fn(spec, a, b, sign_magnitude) -> (B, M, N) numpy array``
+#: taking the op's (B,M,K) and (B,K,N) tensors; it checks its operands itself (:func:`check_operands`)
+KERNELS = SpecRegistry("the emulation kernel (kexue_hw.emulate)")
 
 #: K slice summed in int32 registers by the fast Mitchell kernel (a 16-column block of b fits L1)
 KBLOCK = 256
@@ -49,44 +54,48 @@ def check_operands(a: torch.Tensor, b: torch.Tensor, unit, sign_magnitude: bool 
     """Raise :class:`~kexue_hw.arith.OperandError` unless ``a`` and ``b`` fit ``unit``'s format."""
     unit = as_unit(unit)
     for name, x in (("a", a), ("b", b)):
-        if isinstance(unit, FloatMitchell):
-            if not x.is_floating_point():
-                raise OperandError(f"operand {name}: {unit.describe()} takes float tensors, got {x.dtype}")
-            if x.dtype == torch.float64:
-                raise OperandError(f"operand {name}: float64 is not a unit format; cast to float32 first")
-            if unit.fmt != "fp32" and x.numel():
-                fmt_dtype = torch.bfloat16 if unit.fmt == "bf16" else torch.float16
-                x32 = x.to(torch.float32)
-                same = (x32.to(fmt_dtype).to(torch.float32) == x32) | torch.isnan(x32)
-                if not bool(same.all()):
-                    bad = int((~same).sum())
-                    raise OperandError(
-                        f"operand {name}: {bad} value(s) are not exact in {unit.fmt}; round them first "
-                        "(kexue_hw.emulate.round_to_format)"
-                    )
-            continue
-        if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+        if unit.is_float:
+            _check_float_operand(name, x, unit)
+        else:
+            _check_int_operand(name, x, unit, sign_magnitude)
+
+
+def _check_float_operand(name: str, x: torch.Tensor, unit: FloatMitchell) -> None:
+    if not x.is_floating_point():
+        raise OperandError(f"operand {name}: {unit.describe()} takes float tensors, got {x.dtype}")
+    if x.dtype == torch.float64:
+        raise OperandError(f"operand {name}: float64 is not a unit format; cast to float32 first")
+    fmt_dtype = unit.format.torch_dtype
+    if fmt_dtype != torch.float32 and x.numel():
+        x32 = x.to(torch.float32)
+        same = (x32.to(fmt_dtype).to(torch.float32) == x32) | torch.isnan(x32)
+        if not bool(same.all()):
+            bad = int((~same).sum())
             raise OperandError(
-                f"operand {name}: {unit.describe()} takes integer tensors, got {x.dtype} "
-                "(quantize first, e.g. kexue_hw.emulate.quantize_symmetric)"
+                f"operand {name}: {bad} value(s) are not exact in {unit.fmt}; round them first "
+                "(kexue_hw.emulate.round_to_format)"
             )
-        if x.numel():
-            lo, hi = int(x.min()), int(x.max())
-            min_v = -unit.max_value if sign_magnitude and not unit.signed else unit.min_value
-            if lo < min_v or hi > unit.max_value:
-                bad = int(((x < min_v) | (x > unit.max_value)).sum())
-                raise OperandError(
-                    f"operand {name}: {bad} value(s) outside the {unit.width}-bit "
-                    f"{'signed' if unit.signed else 'unsigned'} range {min_v}..{unit.max_value}"
-                    f" (e.g. {lo if lo < min_v else hi})"
-                )
+
+
+def _check_int_operand(name: str, x: torch.Tensor, unit: IntUnit, sign_magnitude: bool) -> None:
+    if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+        raise OperandError(
+            f"operand {name}: {unit.describe()} takes integer tensors, got {x.dtype} "
+            "(quantize first, e.g. kexue_hw.emulate.quantize_symmetric)"
+        )
+    if x.numel():
+        lo, hi = int(x.min()), int(x.max())
+        min_v = -unit.max_value if sign_magnitude and not unit.signed else unit.min_value
+        if lo < min_v or hi > unit.max_value:
+            bad = int(((x < min_v) | (x > unit.max_value)).sum())
+            raise OperandError(
+                f"operand {name}: {bad} value(s) outside the {unit.width}-bit "
+                f"{'signed' if unit.signed else 'unsigned'} range {min_v}..{unit.max_value}"
+                f" (e.g. {lo if lo < min_v else hi})"
+            )
 
 
 # ----------------------------------------------------------------------------- numpy kernels
-
-
-def _is_fast_mitchell(unit) -> bool:
-    return isinstance(unit, Mitchell) and unit.width <= 8
 
 
 def _int_bmm(unit: IntUnit, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -139,8 +148,7 @@ def _mitchell_small(unit: Mitchell, a: torch.Tensor, b: torch.Tensor, sign_magni
         else:
             K.encode_lanes(_int_numpy(b.contiguous()), table_b, lo, True, lb)
         _store_static_codes(b, (unit, lo), lb)
-    max_mag = (1 << (unit.width - 1)) if unit.signed else (1 << unit.width) - 1
-    kblock = max(1, min(KBLOCK, (2**31 - 1) // (max_mag * max_mag)))
+    kblock = max(1, min(KBLOCK, (2**31 - 1) // (unit.max_magnitude * unit.max_magnitude)))
     K.mitchell_small_bmm(la, lb, kblock, out)
     return out
 
@@ -196,15 +204,20 @@ def _int_numpy(x: torch.Tensor) -> np.ndarray:
 
 
 def _float_bits(unit: FloatMitchell, x: torch.Tensor) -> np.ndarray:
-    x32 = x.to(torch.float32).contiguous()
-    if unit.fmt == "fp32":
-        return x32.view(torch.int32).numpy().astype(np.int64) & 0xFFFFFFFF
-    if unit.fmt == "bf16":
-        return (x32.view(torch.int32).numpy().astype(np.int64) >> 16) & 0xFFFF
-    return x32.to(torch.float16).view(torch.int16).numpy().astype(np.int64) & 0xFFFF
+    """Bit patterns (int64) of ``x``'s values in ``unit``'s format (values already exact in it)."""
+    fmt = unit.format
+    container = x.to(torch.float32).to(getattr(torch, f"float{fmt.container_bits}")).contiguous()
+    words = container.view(getattr(torch, f"int{fmt.container_bits}")).numpy().astype(np.int64)
+    return (words >> fmt.shift) & ((1 << fmt.bits) - 1)
 
 
 _FP32 = FloatMitchell("fp32")
+
+
+def _fp32_fast(unit: FloatMitchell) -> bool:
+    """Formats whose values are fp32 values with fp32's exponent range (fp32, bf16) share the fp32 fast path."""
+    fmt = unit.format
+    return fmt.container_bits == 32 and fmt.exp_bits == _FP32.format.exp_bits
 
 
 def _float_bmm(unit: FloatMitchell, a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
@@ -220,7 +233,7 @@ def _float_bmm(unit: FloatMitchell, a: torch.Tensor, b: torch.Tensor) -> np.ndar
     out = np.zeros((nb, m, n), dtype=np.float32)
     if k == 0 or out.size == 0:
         return out
-    if unit.fmt in ("fp32", "bf16") and bool(torch.isfinite(a).all()) and bool(torch.isfinite(b).all()):
+    if _fp32_fast(unit) and bool(torch.isfinite(a).all()) and bool(torch.isfinite(b).all()):
         ab = _float_bits(_FP32, a)
         bb = _float_bits(_FP32, b)
         ar, am = np.empty(ab.size, np.int32), np.empty(ab.size, np.int32)
@@ -245,17 +258,41 @@ def approx_bmm(a: torch.Tensor, b: torch.Tensor, unit: str, sign_magnitude: bool
     """Batched approximate product ``(B,M,K) x (B,K,N)``; ``unit`` is a :func:`unit_key` string."""
     spec = unit_from_key(unit)
     _check_shapes(a, b)
-    if _is_fast_mitchell(spec) and _integer_dtypes(a, b):
-        return torch.from_numpy(_mitchell_small(spec, a, b, sign_magnitude))
+    return torch.from_numpy(KERNELS.lookup(spec)(spec, a, b, sign_magnitude))
+
+
+@KERNELS.register(IntUnit)
+def _int_kernel(spec: IntUnit, a: torch.Tensor, b: torch.Tensor, sign_magnitude: bool) -> np.ndarray:
+    """Any integer family: the golden primitives (:func:`_int_bmm`)."""
     check_operands(a, b, spec, sign_magnitude)
-    if isinstance(spec, FloatMitchell):
-        return torch.from_numpy(_float_bmm(spec, a.detach(), b.detach()))
-    if isinstance(spec, Exact) and a.shape[2] * (1 << (2 * spec.width)) < (1 << 53):
-        # exact products whose partial sums are all integers below 2**53: float64 bmm is exact
-        return torch.bmm(a.detach().to(torch.float64), b.detach().to(torch.float64)).to(torch.int64)
-    an = a.detach().to(torch.int64).contiguous().numpy()
-    bn = b.detach().to(torch.int64).contiguous().numpy()
-    return torch.from_numpy(_int_bmm(spec, an, bn))
+    return _int_bmm(spec, _int64_numpy(a), _int64_numpy(b))
+
+
+@KERNELS.register(Mitchell)
+def _mitchell_kernel(spec: Mitchell, a: torch.Tensor, b: torch.Tensor, sign_magnitude: bool) -> np.ndarray:
+    """Up to 8 bits on integer tensors: the int32-lane fast path (it checks the operands itself)."""
+    if spec.width <= 8 and _integer_dtypes(a, b):
+        return _mitchell_small(spec, a, b, sign_magnitude)
+    return _int_kernel(spec, a, b, sign_magnitude)
+
+
+@KERNELS.register(Exact)
+def _exact_kernel(spec: Exact, a: torch.Tensor, b: torch.Tensor, sign_magnitude: bool) -> np.ndarray:
+    """Exact products whose partial sums are all integers below ``2**53``: float64 ``bmm`` is exact."""
+    if a.shape[2] * (1 << (2 * spec.width)) >= (1 << 53):
+        return _int_kernel(spec, a, b, sign_magnitude)
+    check_operands(a, b, spec, sign_magnitude)
+    return torch.bmm(a.detach().to(torch.float64), b.detach().to(torch.float64)).to(torch.int64).numpy()
+
+
+@KERNELS.register(FloatMitchell)
+def _float_kernel(spec: FloatMitchell, a: torch.Tensor, b: torch.Tensor, sign_magnitude: bool) -> np.ndarray:
+    check_operands(a, b, spec, sign_magnitude)
+    return _float_bmm(spec, a.detach(), b.detach())
+
+
+def _int64_numpy(x: torch.Tensor) -> np.ndarray:
+    return x.detach().to(torch.int64).contiguous().numpy()
 
 
 _INT_DTYPES = (torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64)

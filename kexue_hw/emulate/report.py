@@ -18,7 +18,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..spec import ILM, MBM, Exact, FloatMitchell, Mitchell
-from .bench import measure_matmul, use_threads
+from ..tables import markdown_table
+from .throughput import measure_matmul, use_threads
 from .config import EmulationConfig
 from .coverage import track
 from .mode import EmulationMode
@@ -103,6 +104,18 @@ def accuracy_rows(units=UNITS) -> tuple[str, list[dict]]:
     return name, rows
 
 
+def accuracy_table(rows: list[dict], counts: bool = True) -> str:
+    """Markdown of :func:`accuracy_rows` (``counts``: also the emulated and exact product counts)."""
+    header = ["unit", "relative logit error", "top-1 agreement"]
+    header += ["emulated products", "exact products left"] if counts else []
+    body = [
+        [r["unit"], f"{r['rel_error']:.4f}", f"{r['top1_agreement']:.3f}"]
+        + ([r["emulated_calls"], r["exact_left"]] if counts else [])
+        for r in rows
+    ]
+    return markdown_table(header, body, "l" + "r" * (len(header) - 1))
+
+
 def section(outdir: pathlib.Path, quick: bool = False) -> str:
     """Markdown section on torch emulation; writes ``emulate.json`` into ``outdir``."""
     t0 = time.perf_counter()
@@ -118,15 +131,7 @@ def section(outdir: pathlib.Path, quick: bool = False) -> str:
         "the LM head) runs on the unit through `kexue_hw.emulate.EmulationMode`; integer units quantize",
         "symmetrically (per-token activations, per-channel weights, dynamic), float units round to their format.",
         "",
-        "| unit | relative logit error | top-1 agreement | emulated products | exact products left |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['unit']} | {r['rel_error']:.4f} | {r['top1_agreement']:.3f} "
-            f"| {r['emulated_calls']} | {r['exact_left']} |"
-        )
-    lines += [
+        accuracy_table(rows),
         "",
         f"Kernel throughput, 128x768x768 (MxKxN), {threads} threads, GMAC/s: native fp32 "
         f"{speed['native_fp32_gmacs']:.1f}, Mitchell int8 {speed['mitchell_int8_gmacs']:.1f} "

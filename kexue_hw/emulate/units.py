@@ -1,36 +1,30 @@
 """Unit specs as custom-op arguments, and float-format helpers for the torch side.
 
 A ``torch.library`` op takes strings, not spec objects: :func:`unit_key` writes a
-spec as ``"Mitchell:{json params}"`` and :func:`unit_from_key` reads it back.
+spec as its name (:meth:`~kexue_hw.spec.Unit.describe`) and :func:`unit_from_key`
+reads it back (:func:`~kexue_hw.spec.parse_unit`).
 """
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 
 import torch
 
-from .. import spec as _spec
-from ..spec import FloatMitchell, SpecError, Unit
-
-_SPEC_CLASSES = {cls.__name__: cls for cls in (_spec.Exact, _spec.Mitchell, _spec.MBM, _spec.ILM, _spec.FloatMitchell)}
+from ..spec import FloatMitchell, SpecError, Unit, parse_unit
 
 
 def unit_key(unit: Unit) -> str:
-    """Stable string naming ``unit`` (class name and parameters)."""
-    if type(unit).__name__ not in _SPEC_CLASSES:
+    """Stable string naming ``unit`` (its ``describe()`` name)."""
+    if not isinstance(unit, Unit):
         raise SpecError(f"not a unit spec: {unit!r}")
-    return f"{type(unit).__name__}:{json.dumps(unit.params(), sort_keys=True)}"
+    return unit.describe()
 
 
 @lru_cache(maxsize=None)
 def unit_from_key(key: str) -> Unit:
     """Inverse of :func:`unit_key`."""
-    name, _, params = key.partition(":")
-    if name not in _SPEC_CLASSES:
-        raise SpecError(f"unknown unit key {key!r}")
-    return _SPEC_CLASSES[name](**json.loads(params))
+    return parse_unit(key)
 
 
 def as_unit(unit) -> Unit:
@@ -45,12 +39,7 @@ def as_unit(unit) -> Unit:
 def round_to_format(x: torch.Tensor, unit: FloatMitchell) -> torch.Tensor:
     """``x`` rounded to ``unit``'s format (round to nearest even), returned as float32.
 
-    fp32: a float32 cast; bf16 and fp16: through ``torch.bfloat16``/``torch.float16``
-    (fp16 overflows to inf above 65504, and keeps its subnormals, which the unit reads as zero).
+    A cast through the format's torch dtype (``torch.bfloat16``, ``torch.float16``;
+    fp16 overflows to inf above 65504 and keeps its subnormals, which the unit reads as zero).
     """
-    x = x.to(torch.float32)
-    if unit.fmt == "bf16":
-        return x.to(torch.bfloat16).to(torch.float32)
-    if unit.fmt == "fp16":
-        return x.to(torch.float16).to(torch.float32)
-    return x
+    return x.to(torch.float32).to(unit.format.torch_dtype).to(torch.float32)

@@ -11,45 +11,27 @@ import pathlib
 import sys
 import time
 
-__all__ = ["register"]
+from ..cli_options import add_unit_args, unit_from_args
+from ..tables import text_table
+
+__all__ = ["register", "committed_rtl", "verify"]
 
 
-def _unit_args(p: argparse.ArgumentParser, *, width_required: bool = True) -> None:
-    p.add_argument("unit", nargs="?", help="unit family: exact, mitchell, mbm, ilm")
+def _unit_args(p: argparse.ArgumentParser) -> None:
+    add_unit_args(p, unit="optional", width_default=None, formats=False)
     p.add_argument("--op", choices=["mul", "div"], default="mul", help="operation (default mul)")
-    p.add_argument("--width", type=int, required=False, help="operand width N in bits (2..32)")
-    p.add_argument("--signed", action="store_true", help="two's complement operands")
-    p.add_argument("--frac-bits", type=int, default=None, help="Mitch-w / MBM-t: fraction bits kept (default all)")
-    p.add_argument("--quotient-frac", type=int, default=None, help="divider: quotient fraction bits")
-    p.add_argument("--corrections", type=int, default=1, help="ILM correction terms (0..3, default 1)")
     p.add_argument("--stages", type=int, default=0, help="pipeline stages (0: combinational)")
 
 
-def _unit(args):
-    from ..spec import SpecError, unit_from_name
-
-    if not args.unit:
-        raise SpecError("a unit family is required (exact, mitchell, mbm, ilm)")
-    if args.width is None:
-        raise SpecError("--width is required")
-    return unit_from_name(
-        args.unit,
-        width=args.width,
-        signed=args.signed,
-        frac_bits=args.frac_bits,
-        corrections=args.corrections,
-        quotient_frac=args.quotient_frac,
-    )
-
-
-def _print_table(rows: list[dict], columns: list[str]) -> None:
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
-    print("  ".join(c.ljust(widths[c]) for c in columns))
-    for r in rows:
-        print("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns))
-
-
 # ----------------------------------------------------------------------------- rtl
+
+
+def committed_rtl() -> list:
+    """The committed ``rtl/`` set: this face's arithmetic units, then the kernels' streaming softmax units."""
+    from ..kernels.softmax_rtl import rtl_targets
+    from .standard import STANDARD_RTL
+
+    return STANDARD_RTL + rtl_targets()
 
 
 def _cmd_rtl(args) -> int:
@@ -59,18 +41,19 @@ def _cmd_rtl(args) -> int:
         from .standard import stale_files, write_standard
 
         directory = pathlib.Path(args.output or "rtl")
+        targets = committed_rtl()
         if args.check:
-            stale = stale_files(directory)
+            stale = stale_files(directory, targets)
             for name in stale:
                 print(f"stale: {directory / name}")
             print(f"{len(stale)} stale file(s) in {directory}")
             return 1 if stale else 0
-        for path in write_standard(directory):
+        for path in write_standard(directory, targets):
             print(path)
         return 0
     from .export import unit_verilog
 
-    unit = _unit(args)
+    unit = unit_from_args(args)
     if args.stages < 0:
         raise SpecError(f"--stages must be >= 0, got {args.stages}")
     text = unit_verilog(unit, args.op, args.stages)
@@ -144,7 +127,7 @@ def verify(unit, op: str, stages: int, sim: str, *, exhaustive: bool, samples: i
 
 
 def _cmd_verify(args) -> int:
-    unit = _unit(args)
+    unit = unit_from_args(args)
     row = verify(unit, args.op, args.stages, args.sim, exhaustive=args.exhaustive, samples=args.samples,
                  seed=args.seed, vcd=args.vcd, ready_probability=args.ready)  # fmt: skip
     if args.json:
@@ -152,7 +135,7 @@ def _cmd_verify(args) -> int:
     else:
         cols = ["unit", "op", "width", "stages", "sim", "vectors", "mismatches", "seconds"]
         cols += [c for c in ("cycles", "latency", "build_seconds") if c in row]
-        _print_table([row], cols)
+        print(text_table(cols, [row]))
         for ex in row["examples"]:
             print("mismatch", ex)
     return 1 if row["mismatches"] else 0
@@ -168,7 +151,7 @@ def _cmd_synth(args) -> int:
     from .progress import Progress
     from .synth import compare_with_reference
 
-    unit = _unit(args)
+    unit = unit_from_args(args)
     if args.stages < 0:
         from ..spec import SpecError
 
@@ -180,7 +163,7 @@ def _cmd_synth(args) -> int:
     else:
         ref = row["reference"]
         shown = {**row, "reference": ref["name"], "ref_luts": ref["luts"], "ref_fmax_mhz": ref["fmax_mhz"]}
-        _print_table([shown], SYNTH_COLUMNS)
+        print(text_table(SYNTH_COLUMNS, [shown]))
     return 0
 
 

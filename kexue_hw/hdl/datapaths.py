@@ -17,10 +17,11 @@ from typing import Callable
 
 from amaranth.hdl import Cat, Const, Mux, Shape, Signal, Value, signed, unsigned
 
-from ..spec import ILM, MBM, MBM_C_NUM, MBM_C_SHIFT, Exact, IntUnit, Mitchell, SpecError, Unit
+from ..registry import SpecRegistry
+from ..spec import ILM, MBM, MBM_C_NUM, MBM_C_SHIFT, OPS, Exact, IntUnit, Mitchell, SpecError, Unit
 from . import blocks as B
 
-__all__ = ["Step", "Datapath", "datapath_for"]
+__all__ = ["Step", "Datapath", "datapath_for", "MULTIPLIERS", "DIVIDERS"]
 
 Values = dict
 
@@ -355,7 +356,7 @@ def _log_multiplier(dp: Datapath, mbm: bool) -> None:
     dp.add("antilog_scale", 0, finish)
 
     if mbm:
-        out_mag_bits = 2 * N - (1 if u.signed else 0)  # golden: saturate to the output's magnitude range
+        out_mag_bits = u.product_magnitude_bits  # golden: saturate to the output's magnitude range
 
         def correct(v):
             # floor(5/64 * 2**(ka+kb)) = (5 << ksum) >> 6; zero operands get no correction
@@ -570,37 +571,47 @@ def _exact_divider(dp: Datapath) -> None:
     dp.add("apply_sign", 2 if u.signed else 0, sign)
 
 
-# ----------------------------------------------------------------------------- dispatch
+def _mitchell_product(dp: Datapath) -> None:
+    """Mitchell multiplier steps: sign folded into the log datapath, except for signed Mitch-w."""
+    u = dp.unit
+    if u.signed and u.frac_bits is not None:  # truncation does not commute with the sign folding
+        _log_multiplier(dp, mbm=False)
+    else:
+        _mitchell_multiplier(dp)
+
+
+# ----------------------------------------------------------------------------- registries
+
+#: the step builders of each unit family: ``fn(datapath)`` appends the steps of the product / quotient
+MULTIPLIERS = SpecRegistry("the RTL multiplier (kexue_hw.hdl)")
+MULTIPLIERS.register(Mitchell, _mitchell_product)
+MULTIPLIERS.register(MBM, lambda dp: _log_multiplier(dp, mbm=True))
+MULTIPLIERS.register(ILM, _ilm_multiplier)
+MULTIPLIERS.register(Exact, _exact_multiplier)
+DIVIDERS = SpecRegistry("the RTL divider (kexue_hw.hdl)")
+DIVIDERS.register(Mitchell, _log_divider)
+DIVIDERS.register(Exact, _exact_divider)
 
 
 def datapath_for(unit: Unit, op: str = "mul") -> Datapath:
     """The datapath of ``unit`` for ``op`` (``mul`` or ``div``); raises :class:`SpecError` if none."""
-    if op not in ("mul", "div"):
+    if op not in OPS:
         raise SpecError(f"op must be 'mul' or 'div', got {op!r}")
     if not isinstance(unit, IntUnit):
         raise SpecError(f"RTL exists for integer units only (exact, mitchell, mbm, ilm), not {unit!r}")
+    builders = MULTIPLIERS if op == "mul" else DIVIDERS
+    if not builders.covers(unit):
+        covered = ", ".join(t.__name__ for t in builders.types)
+        kind = "multiplier" if op == "mul" else "divider"
+        raise SpecError(f"no RTL {kind} for {type(unit).__name__}: the {kind} RTL covers {covered}")
     shape = signed(unit.width) if unit.signed else unsigned(unit.width)
     if op == "mul":
         pshape = signed(2 * unit.width) if unit.signed else unsigned(2 * unit.width)
         dp = Datapath(unit, op, shape, {"p": pshape}, golden="kexue_hw.arith.mul")
-        if isinstance(unit, Mitchell) and not (unit.signed and unit.frac_bits is not None):
-            _mitchell_multiplier(dp)
-        elif isinstance(unit, Mitchell):  # signed Mitch-w: truncation does not commute with the sign folding
-            _log_multiplier(dp, mbm=False)
-        elif isinstance(unit, MBM):
-            _log_multiplier(dp, mbm=True)
-        elif isinstance(unit, ILM):
-            _ilm_multiplier(dp)
-        elif isinstance(unit, Exact):
-            _exact_multiplier(dp)
-        else:
-            raise SpecError(f"no RTL multiplier for {type(unit).__name__}")
-        return dp
-    if not isinstance(unit, (Mitchell, Exact)):
-        raise SpecError(f"no RTL divider for {type(unit).__name__}: dividers exist for Mitchell and Exact")
-    qshape = signed(unit.quotient_bits) if unit.signed else unsigned(unit.quotient_bits)
-    dp = Datapath(
-        unit, op, shape, {"q": qshape, "div_by_zero": unsigned(1)}, golden="kexue_hw.arith.div(strict=False)"
-    )
-    _log_divider(dp) if isinstance(unit, Mitchell) else _exact_divider(dp)
+    else:
+        qshape = signed(unit.quotient_bits) if unit.signed else unsigned(unit.quotient_bits)
+        dp = Datapath(
+            unit, op, shape, {"q": qshape, "div_by_zero": unsigned(1)}, golden="kexue_hw.arith.div(strict=False)"
+        )
+    builders.lookup(unit)(dp)
     return dp

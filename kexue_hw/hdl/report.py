@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import pathlib
 
-__all__ = ["section", "cost_rows", "markdown_table"]
+from ..tables import markdown_table
+
+__all__ = ["section", "cost_rows"]
 
 COLUMNS = ["unit", "width", "stages", "luts", "ffs", "fmax_mhz", "exact_luts", "exact_fmax_mhz", "lut_ratio",
            "fmax_ratio"]  # fmt: skip
@@ -49,12 +51,6 @@ def cost_rows(widths=(8, 16, 32), pipelined_width: int | None = 16, target: str 
     return rows
 
 
-def markdown_table(rows: list[dict], columns: list[str] = COLUMNS) -> str:
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def section(outdir: pathlib.Path, quick: bool = False) -> str:
     """Markdown for the report's RTL cost part; also writes ``outdir/rtl_cost.json``."""
     from .synth import tools_available
@@ -70,5 +66,5 @@ def section(outdir: pathlib.Path, quick: bool = False) -> str:
         "## RTL cost\n\n"
         "Unsigned multipliers on iCE40 HX8K (Yosys `synth_ice40`, no DSP; nextpnr-ice40, seed 1). "
         "All ports registered; `ffs` includes those registers; Fmax is register to register. "
-        "`lut_ratio` = Mitchell LUTs / exact LUTs.\n\n" + markdown_table(rows) + "\n"
+        "`lut_ratio` = Mitchell LUTs / exact LUTs.\n\n" + markdown_table(COLUMNS, rows) + "\n"
     )

@@ -1,11 +1,12 @@
-"""The committed standard RTL set (``rtl/``) and its manifest.
+"""The committed RTL set (``rtl/``) and its manifest.
 
-:data:`STANDARD_RTL` is a plain list of :class:`RtlTarget`; other faces append
-their own (a streaming softmax, say) with a ``generate`` callable that returns
-the complete file text::
+:data:`STANDARD_RTL` is a plain list of :class:`RtlTarget`: the arithmetic units
+of this face. Faces built on top of ``kexue_hw.hdl`` contribute their own targets
+(a streaming softmax, say) as ``RtlTarget`` entries with a ``generate`` callable
+that returns the complete file text; the command line joins them
+(:func:`kexue_hw.hdl.cli.committed_rtl`), so this module never imports the faces above it::
 
-    from kexue_hw.hdl.standard import STANDARD_RTL, RtlTarget
-    STANDARD_RTL.append(RtlTarget("softmax_u16.v", {"unit": "softmax", ...}, make_softmax_verilog))
+    RtlTarget("softmax_u16.v", {"unit": "softmax", ...}, make_softmax_verilog)
 
 ``kexue-hw rtl --standard`` rewrites every file and ``rtl/MANIFEST.json``
 (parameters + sha256); ``tests/hdl/test_standard_rtl.py`` fails when a
@@ -55,13 +56,10 @@ def _default_targets() -> list[RtlTarget]:
     targets.append(unit_target(Mitchell(16), "div", 3))
     targets.append(unit_target(MBM(16), "mul", 0))
     targets.append(unit_target(MBM(16, True), "mul", 0))
-    from ..kernels.softmax_rtl import rtl_targets as softmax_targets  # the streaming Taylor-softmax units
-
-    targets += softmax_targets()
     return targets
 
 
-#: the committed set; append to extend it
+#: the arithmetic units of the committed set (the other faces' targets are joined by the command line)
 STANDARD_RTL: list[RtlTarget] = _default_targets()
 
 

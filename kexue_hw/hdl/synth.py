@@ -31,7 +31,7 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..spec import Exact, IntUnit, SpecError
+from ..spec import Exact, IntUnit, SpecError, default_quotient_frac
 
 __all__ = [
     "TARGETS",
@@ -193,7 +193,9 @@ def reference_for(unit: IntUnit, op: str = "mul", stages: int = 0) -> tuple[Exac
     """
     from . import max_stages
 
-    quotient_frac = unit.quotient_frac_bits if op == "div" else None
+    quotient_frac = None  # the default format keeps the plain name (exact_u16_div_q31)
+    if op == "div" and unit.quotient_frac_bits != default_quotient_frac(unit.width):
+        quotient_frac = unit.quotient_frac_bits
     ref = Exact(unit.width, unit.signed, quotient_frac)
     return ref, min(stages, max_stages(ref, op))
 

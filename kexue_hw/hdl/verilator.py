@@ -1,8 +1,9 @@
 """Build exported Verilog with Verilator and check it against the golden model at full speed.
 
-The C++ testbench is ``sim/harness.cpp``; this module compiles it together
-with a unit's Verilog (``verilator-cli``, cached by content hash under
-``sim/build/``) and streams golden-model expectations into it through a pipe.
+The C++ testbench ships with the package (``kexue_hw/hdl/sim/harness.cpp``); this
+module compiles it together with a unit's Verilog (``verilator-cli``, cached by
+content hash in :func:`cache_dir`) and streams golden-model expectations into it
+through a pipe.
 Exhaustive runs let the harness enumerate operands itself while the Numba
 golden model produces the matching outputs chunk by chunk, so 2**32 pairs
 never sit in memory at once and both processes work concurrently.
@@ -23,9 +24,8 @@ import numpy as np
 from ..spec import IntUnit, SpecError
 from . import vectors as V
 
-__all__ = ["VerilatorRun", "available", "harness_path", "build_model", "run_vectors", "run_exhaustive"]
+__all__ = ["VerilatorRun", "available", "harness_path", "cache_dir", "build_model", "run_vectors", "run_exhaustive"]
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
 VERILATOR = "verilator-cli"
 
 
@@ -35,10 +35,20 @@ def available() -> bool:
 
 
 def harness_path() -> pathlib.Path:
-    path = REPO / "sim" / "harness.cpp"
+    """The C++ testbench, shipped as package data."""
+    path = pathlib.Path(__file__).with_name("sim") / "harness.cpp"
     if not path.exists():
-        raise FileNotFoundError(f"Verilator harness not found at {path} (it lives in the repository's sim/)")
+        raise FileNotFoundError(f"Verilator harness not found at {path} (package data of kexue_hw.hdl)")
     return path
+
+
+def cache_dir() -> pathlib.Path:
+    """Where builds are cached: ``$KEXUE_HW_CACHE/verilator``, else ``$XDG_CACHE_HOME`` or ``~/.cache``."""
+    root = os.environ.get("KEXUE_HW_CACHE")
+    if root:
+        return pathlib.Path(root) / "verilator"
+    base = os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
+    return pathlib.Path(base) / "kexue-hw" / "verilator"
 
 
 @dataclass
@@ -77,7 +87,7 @@ def build_model(
         "KX_LANES": lanes,
     }
     key = hashlib.sha256((text + harness.read_text() + repr(sorted(defines.items()))).encode()).hexdigest()[:16]
-    root = pathlib.Path(build_root) if build_root else REPO / "sim" / "build"
+    root = pathlib.Path(build_root) if build_root else cache_dir()
     workdir = root / f"{top_name(unit, op, stages)}-{key}"
     exe = workdir / "harness"
     if exe.exists():
@@ -163,6 +173,14 @@ def _parse(stdout: str) -> tuple[int, int, int, list[str]]:
     return int(f[1]), int(f[3]), int(f[5]), details
 
 
+def _collect(proc: subprocess.Popen, t0: float, build_s: float) -> VerilatorRun:
+    """The harness's verdict once it has all its input (it prints after stdin closes)."""
+    out = proc.stdout.read().decode()
+    cpu = _wait_cpu(proc)
+    vectors, mismatches, cycles, details = _parse(out)
+    return VerilatorRun(vectors, mismatches, cycles, time.perf_counter() - t0, build_s, details, cpu)
+
+
 def _stream_args(ready_probability: float, seed: int) -> list[str]:
     return [f"ready={int(round(ready_probability * 1000))}", f"seed={seed}"]
 
@@ -197,10 +215,7 @@ def run_vectors(
         proc.stdin.close()
     except BrokenPipeError:
         pass
-    out = proc.stdout.read().decode()
-    cpu = _wait_cpu(proc)
-    vectors, mismatches, cycles, details = _parse(out)
-    return VerilatorRun(vectors, mismatches, cycles, time.perf_counter() - t0, build_s, details, cpu)
+    return _collect(proc, t0, build_s)
 
 
 def _pattern_values(patterns: np.ndarray, unit: IntUnit) -> np.ndarray:
@@ -256,8 +271,5 @@ def run_exhaustive(
         proc.stdin.close()
     except BrokenPipeError:
         pass
-    out = proc.stdout.read().decode()
-    cpu = _wait_cpu(proc)
-    vectors, mismatches, cycles, details = _parse(out)
-    return VerilatorRun(vectors, mismatches, cycles, time.perf_counter() - t0, build_s, details, cpu)
+    return _collect(proc, t0, build_s)
 

@@ -7,6 +7,8 @@ so ``import kexue_hw.kernels`` works without torch.
 * :func:`taylor_softmax`, :class:`TaylorSoftmax` (torch)
 * :func:`performer_attention`, :class:`PerformerAttention`, :func:`softmax_attention`,
   :func:`random_features` (torch)
+* :class:`AttentionKernelMode`, :func:`attention_context` (torch): swap Taylor softmax or
+  Performer into any model's ``F.scaled_dot_product_attention`` calls
 * :func:`performer_attention_fixed` (numpy, products on ``kexue_hw.arith.mul``)
 * :mod:`.softmax_rtl` (Amaranth streaming unit; imports amaranth)
 """
@@ -21,6 +23,11 @@ from .taylor_minimum import check_order, taylor_coefficients, taylor_exp, taylor
 _LAZY = {
     "taylor_softmax": ".taylor_torch",
     "TaylorSoftmax": ".taylor_torch",
+    "taylor_weights": ".taylor_torch",
+    "AttentionKernel": ".attention",
+    "AttentionKernelMode": ".attention",
+    "attention_kernel": ".attention",
+    "attention_context": ".attention",
     "performer_attention": ".performer",
     "PerformerAttention": ".performer",
     "softmax_attention": ".performer",

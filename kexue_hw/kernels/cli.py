@@ -6,12 +6,11 @@ import json
 
 
 def register(sub) -> None:
-    from ..arith_cli import UNIT_CHOICES, add_unit_args
+    from ..cli_options import add_unit_args
 
     p = sub.add_parser("taylor-softmax", help="fixed-point Taylor softmax of numbers on a unit (golden model)")
     p.add_argument("x", nargs="+", type=float, help="inputs (one row)")
-    p.add_argument("--unit", choices=UNIT_CHOICES, default="mitchell")
-    add_unit_args(p, width_default=16)
+    add_unit_args(p, unit="option", width_default=16)
     p.add_argument("--order", type=int, default=4)
     p.add_argument("--in-frac", type=int, default=None, help="input fraction bits (default width - 4)")
     p.add_argument("--clamp", action="store_true", help="monotone variant: clamp x at x_n*")
@@ -26,8 +25,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("softmax-rtl", help="export the streaming Taylor-softmax unit as Verilog")
     p.add_argument("output", help="Verilog file to write")
-    p.add_argument("--unit", choices=UNIT_CHOICES, default="mitchell")
-    add_unit_args(p, width_default=16)
+    add_unit_args(p, unit="option", width_default=16)
     p.add_argument("--order", type=int, default=4)
     p.add_argument("--in-frac", type=int, default=None)
     p.add_argument("--clamp", action="store_true")
@@ -38,7 +36,7 @@ def register(sub) -> None:
 
 
 def _config(args):
-    from ..arith_cli import unit_from_args
+    from ..cli_options import unit_from_args
     from .taylor_fixed import TaylorSoftmaxFixed
 
     unit = unit_from_args(args)
@@ -65,9 +63,10 @@ def cmd_taylor(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .attention_bench import main
+    from .performer_eval import evaluate, render
 
-    main((["--quick"] if args.quick else []) + (["--json"] if args.json else []))
+    result = evaluate(args.quick)
+    print(json.dumps(result, indent=2) if args.json else render(result))
     return 0
 
 

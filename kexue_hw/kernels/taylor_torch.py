@@ -14,11 +14,11 @@ import torch
 
 from .taylor_minimum import check_order, taylor_coefficients, taylor_minimum
 
-__all__ = ["taylor_softmax", "TaylorSoftmax"]
+__all__ = ["taylor_softmax", "taylor_weights", "TaylorSoftmax"]
 
 
-def taylor_softmax(x: torch.Tensor, order: int = 2, dim: int = -1, clamp: bool = False) -> torch.Tensor:
-    """Taylor softmax of ``x`` along ``dim`` (same dtype and shape as ``x``)."""
+def taylor_weights(x: torch.Tensor, order: int = 2, clamp: bool = False) -> torch.Tensor:
+    """Unnormalised weights ``f_n(x)`` (Horner; positive for even ``n``), elementwise."""
     n = check_order(order)
     if clamp:
         x = torch.clamp(x, min=taylor_minimum(n)[0])
@@ -26,6 +26,12 @@ def taylor_softmax(x: torch.Tensor, order: int = 2, dim: int = -1, clamp: bool =
     f = torch.full_like(x, coeffs[-1])
     for c in reversed(coeffs[:-1]):
         f = f * x + c
+    return f
+
+
+def taylor_softmax(x: torch.Tensor, order: int = 2, dim: int = -1, clamp: bool = False) -> torch.Tensor:
+    """Taylor softmax of ``x`` along ``dim`` (same dtype and shape as ``x``)."""
+    f = taylor_weights(x, order, clamp)
     return f / f.sum(dim=dim, keepdim=True)
 
 

@@ -34,7 +34,7 @@ def test_lookup_table_baseline_matches_kernel(unit):
 
 
 def test_benchmark_row_keys():
-    from kexue_hw.emulate.bench import markdown_table, measure_matmul
+    from kexue_hw.emulate.throughput import markdown_table, measure_matmul
 
     row = measure_matmul((8, 32, 16), reps=1)
     for key in ("shape", "native_fp32_gmacs", "mitchell_int8_gmacs", "float_mitchell_fp32_gmacs", "lut_baseline_gmacs"):

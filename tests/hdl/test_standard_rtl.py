@@ -3,6 +3,7 @@
 import pathlib
 
 from kexue_hw import Mitchell
+from kexue_hw.hdl.cli import committed_rtl
 from kexue_hw.hdl.export import unit_verilog
 from kexue_hw.hdl.standard import STANDARD_RTL, stale_files
 
@@ -10,8 +11,11 @@ RTL = pathlib.Path(__file__).resolve().parents[2] / "rtl"
 
 
 def test_committed_rtl_is_fresh():
-    stale = stale_files(RTL)
+    targets = committed_rtl()
+    stale = stale_files(RTL, targets)
     assert not stale, f"stale RTL (run `kexue-hw rtl --standard`): {stale}"
+    committed = {p.name for p in RTL.glob("*.v")}
+    assert committed == {t.filename for t in targets}, "rtl/ holds files outside the committed set (or misses some)"
 
 
 def test_standard_set_covers_the_issue():

@@ -150,7 +150,7 @@ def test_mitchell_reciprocal_equals_divide_bit_for_bit(unit):
 
 
 def test_normalization_study_prefers_divider():
-    from kexue_hw.kernels.normalization_study import compare_normalizations
+    from kexue_hw.kernels.taylor_normalization import compare_normalizations
 
     res = compare_normalizations(rows=100, length=16)
     for r in res["results"]:

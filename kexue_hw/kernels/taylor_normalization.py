@@ -1,4 +1,4 @@
-"""Which normalization is more accurate: the unit's divider per element, or one reciprocal and unit products?
+"""Taylor-softmax normalization: the unit's divider per element, or one reciprocal and unit products?
 
 Both modes of :class:`.taylor_fixed.TaylorSoftmaxFixed` run on the *same*
 integer numerators ``f``; the error is measured against ``f / sum(f)`` in
@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import ILM, MBM, Exact, Mitchell
+from ..tables import markdown_table
 from .taylor_fixed import TaylorSoftmaxFixed
 
 __all__ = ["compare_normalizations", "default_pairs", "markdown"]
@@ -56,20 +57,16 @@ def compare_normalizations(order=4, length=32, rows=2000, seed=0, pairs=None):
 
 
 def markdown(res) -> str:
-    lines = [
+    head = (
         f"Normalization of order-{res['order']} Taylor-softmax numerators, {res['rows']} rows of {res['length']} "
-        "inputs uniform in [-4, 4], 16-bit signed units (Q.12 in, Q.15 out). rel. err = |y - f/S| / (f/S).",
-        "",
-        "| multiplier / divider | mode | mean rel. err | max rel. err | mean abs. err vs float | sum min | sum max "
-        "| proven sum bound |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
-    ]
-    for r in res["results"]:
-        for mode in ("divide", "reciprocal"):
-            m = r[mode]
-            lines.append(
-                f"| {r['pair']} | {mode} | {m['norm_mean_rel']:.4f} | {m['norm_max_rel']:.4f} "
-                f"| {m['e2e_mean_abs']:.2e} "
-                f"| {m['sum_min']:.4f} | {m['sum_max']:.4f} | [{m['bounds'][0]:.4f}, {m['bounds'][1]:.4f}] |"
-            )
-    return "\n".join(lines)
+        "inputs uniform in [-4, 4], 16-bit signed units (Q.12 in, Q.15 out). rel. err = |y - f/S| / (f/S).\n\n"
+    )
+    header = ["multiplier / divider", "mode", "mean rel. err", "max rel. err", "mean abs. err vs float", "sum min",
+              "sum max", "proven sum bound"]  # fmt: skip
+    rows = [
+        [r["pair"], mode, f"{m['norm_mean_rel']:.4f}", f"{m['norm_max_rel']:.4f}", f"{m['e2e_mean_abs']:.2e}",
+         f"{m['sum_min']:.4f}", f"{m['sum_max']:.4f}", f"[{m['bounds'][0]:.4f}, {m['bounds'][1]:.4f}]"]
+        for r in res["results"]
+        for mode, m in ((mode, r[mode]) for mode in ("divide", "reciprocal"))
+    ]  # fmt: skip
+    return head + markdown_table(header, rows, "llrrrrrl")

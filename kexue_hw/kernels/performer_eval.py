@@ -1,27 +1,29 @@
 """Performer (FAVOR+) versus exact softmax attention: accuracy against m, time against length.
 
-The measurements behind ``benchmarks/attention.py`` and the report section.
+What ``kexue-hw performer-bench``, ``benchmarks/attention.py`` and the report section run:
+:func:`evaluate` (the whole sweep), :func:`render` (its Markdown), and the parts.
 
 Accuracy: relative Frobenius error ``|P - A| / |A|`` of Performer output ``P``
 against exact attention ``A`` (float64, one head, ``d = 64``, ``L = 1024``;
 q, k entries N(0, s**2) for s = 0.3 and 0.5, v N(0, 1)), mean and median over 16 feature seeds, for
 orthogonal and iid features, ``m = d/2 .. 4d``. Timing: float32, one thread
-(``torch.set_num_threads(1)``: the machine is shared), best of ``--repeats``,
+(``torch.set_num_threads(1)``: the machine is shared), best of ``repeats``,
 exact attention with query chunks of 1024 rows (so 16384 needs 64 MiB of scores,
-not 1 GiB) until a run exceeds ``--max-seconds``. Units: Performer with every
+not 1 GiB) until a run exceeds ``max_seconds``. Units: Performer with every
 matmul product on an integer unit (:mod:`.performer_fixed`) against float Performer.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import time
 
 import torch
 
+from ..tables import markdown_table
 from .performer import performer_attention, random_features, softmax_attention
+
+__all__ = ["accuracy", "timing", "on_units", "evaluate", "render", "markdown", "markdown_units"]
 
 
 def accuracy(d=64, n=1024, ms=(32, 64, 128, 192, 256), seeds=16, scales=(0.3, 0.5), data_seed=0):
@@ -148,53 +150,48 @@ def _crossover(rows):
 
 
 def markdown_units(res) -> str:
-    out = [
+    head = (
         f"Performer with every matmul product on the unit (numpy golden path, `arith.mul`; n={res['n']}, "
         f"d={res['d']}, m={res['m']}, q,k ~ N(0, 0.5^2)); relative Frobenius errors. "
-        f"Float Performer vs exact attention: {res['float_performer_vs_exact']:.3f}.",
-        "",
-        "| unit | vs float Performer | causal vs float causal | vs exact attention "
-        "| exact attention on unit vs exact |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for r in res["rows"]:
-        out.append(
-            f"| {r['unit']} | {r['vs_float_performer']:.4f} | {r['causal_vs_float_performer']:.4f} "
-            f"| {r['vs_exact_attention']:.4f} | {r['exact_attention_on_unit_vs_exact']:.4f} |"
-        )
-    return "\n".join(out)
+        f"Float Performer vs exact attention: {res['float_performer_vs_exact']:.3f}.\n\n"
+    )
+    header = ["unit", "vs float Performer", "causal vs float causal", "vs exact attention",
+              "exact attention on unit vs exact"]  # fmt: skip
+    rows = [
+        [r["unit"], f"{r['vs_float_performer']:.4f}", f"{r['causal_vs_float_performer']:.4f}",
+         f"{r['vs_exact_attention']:.4f}", f"{r['exact_attention_on_unit_vs_exact']:.4f}"]
+        for r in res["rows"]
+    ]  # fmt: skip
+    return head + markdown_table(header, rows, "lrrrr")
 
 
 def markdown(acc, tim) -> str:
-    out = [
+    head = (
         f"Accuracy: relative error |P - A|/|A| against exact attention (d={acc['d']}, L={acc['n']}, "
-        f"q,k entries ~ N(0, s^2), v ~ N(0, 1); mean and median over {acc['seeds']} feature seeds)",
-        "",
-        "| s | m | orthogonal mean | iid mean | orthogonal median | iid median | orth. error lower by |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in acc["rows"]:
-        out.append(
-            f"| {r['scale']} | {r['m']} | {r['orth_mean']:.3f} | {r['iid_mean']:.3f} | {r['orth_median']:.3f} "
-            f"| {r['iid_median']:.3f} | {100 * r['orth_gain']:.0f} % |"
-        )
-    out += [
-        "",
-        f"Time (s, best of {tim['repeats']}, float32, {tim['threads']} thread; d={tim['d']}, m={tim['m']}; "
-        "exact attention in query chunks of 1024)",
-        "",
-        "| L | exact | Performer | Performer causal | exact / Performer | Performer us/token | exact us/token |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+        f"q,k entries ~ N(0, s^2), v ~ N(0, 1); mean and median over {acc['seeds']} feature seeds)\n\n"
+    )
+    header = ["s", "m", "orthogonal mean", "iid mean", "orthogonal median", "iid median", "orth. error lower by"]
+    rows = [
+        [r["scale"], r["m"], f"{r['orth_mean']:.3f}", f"{r['iid_mean']:.3f}", f"{r['orth_median']:.3f}",
+         f"{r['iid_median']:.3f}", f"{100 * r['orth_gain']:.0f} %"]
+        for r in acc["rows"]
+    ]  # fmt: skip
+    out = [head + markdown_table(header, rows, "r" * 7)]
+    out.append(
+        f"\nTime (s, best of {tim['repeats']}, float32, {tim['threads']} thread; d={tim['d']}, m={tim['m']}; "
+        "exact attention in query chunks of 1024)\n"
+    )
+    header = ["L", "exact", "Performer", "Performer causal", "exact / Performer", "Performer us/token",
+              "exact us/token"]  # fmt: skip
+    rows = []
     for r in tim["rows"]:
         ex = r["exact_s"]
-        ratio = f"{ex / r['performer_s']:.2f}" if ex else "-"
-        ex_s = f"{ex:.4f}" if ex else "skipped"
-        per_tok = f"{1e6 * ex / r['n']:.1f}" if ex else "-"
-        out.append(
-            f"| {r['n']} | {ex_s} | {r['performer_s']:.4f} | {r['performer_causal_s']:.4f} | {ratio} "
-            f"| {1e6 * r['performer_s'] / r['n']:.2f} | {per_tok} |"
-        )
+        rows.append([
+            r["n"], f"{ex:.4f}" if ex else "skipped", f"{r['performer_s']:.4f}", f"{r['performer_causal_s']:.4f}",
+            f"{ex / r['performer_s']:.2f}" if ex else "-", f"{1e6 * r['performer_s'] / r['n']:.2f}",
+            f"{1e6 * ex / r['n']:.1f}" if ex else "-",
+        ])  # fmt: skip
+    out.append(markdown_table(header, rows, "r" * 7))
     s = tim["slopes"]
     fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
     out += [
@@ -206,32 +203,23 @@ def markdown(acc, tim) -> str:
     return "\n".join(out)
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog="benchmarks/attention.py", description=__doc__.splitlines()[0])
-    ap.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
-    ap.add_argument("--quick", action="store_true", help="small sweep")
-    ap.add_argument("--seeds", type=int, default=None)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--max-seconds", type=float, default=20.0, help="stop exact attention after a run this long")
-    ap.add_argument("--max-length", type=int, default=16384)
-    ap.add_argument("--from-json", metavar="FILE", help="render the Markdown of a saved --json run (measures nothing)")
-    args = ap.parse_args(argv)
-    if args.from_json:
-        with open(args.from_json) as fh:
-            saved = json.load(fh)
-        print(markdown(saved["accuracy"], saved["timing"]) + "\n\n" + markdown_units(saved["units"]))
-        return
-    if args.quick:
-        acc = accuracy(n=256, ms=(32, 64, 128, 256), seeds=args.seeds or 6)
-        tim = timing(lengths=(256, 512, 1024, 2048, 4096), repeats=args.repeats)
+def evaluate(quick: bool = False, *, seeds: int | None = None, repeats: int = 3, max_seconds: float = 20.0,
+             max_length: int = 16384) -> dict:  # fmt: skip
+    """The whole sweep: ``{"accuracy", "timing", "units"}``.
+
+    Full: L = 1024, m = 32..256, 16 feature seeds, scales 0.3 and 0.5; lengths 256..``max_length``.
+    ``quick``: L = 256, m = 32..256, 6 seeds; lengths 256..4096.
+    """
+    if quick:
+        acc = accuracy(n=256, ms=(32, 64, 128, 256), seeds=seeds or 6)
+        tim = timing(lengths=(256, 512, 1024, 2048, 4096), repeats=repeats)
     else:
-        lengths = tuple(n for n in (2**i for i in range(8, 15)) if n <= args.max_length)
-        acc = accuracy(seeds=args.seeds or 16)
-        tim = timing(lengths=lengths, repeats=args.repeats, max_seconds=args.max_seconds)
-    units = on_units()
-    if args.json:
-        print(json.dumps({"accuracy": acc, "timing": tim, "units": units}, indent=2))
-    else:
-        print(markdown(acc, tim) + "\n\n" + markdown_units(units))
+        lengths = tuple(n for n in (2**i for i in range(8, 15)) if n <= max_length)
+        acc = accuracy(seeds=seeds or 16)
+        tim = timing(lengths=lengths, repeats=repeats, max_seconds=max_seconds)
+    return {"accuracy": acc, "timing": tim, "units": on_units()}
 
 
+def render(result: dict) -> str:
+    """Markdown of an :func:`evaluate` result."""
+    return markdown(result["accuracy"], result["timing"]) + "\n\n" + markdown_units(result["units"])

@@ -1,5 +1,6 @@
 """Matrix-product throughput: native fp32 matmul, our kernels, and the lookup-table baseline.
 
+What ``kexue-hw emulate-bench``, ``benchmarks/matmul.py`` and the report section measure.
 Methods and shapes run interleaved round-robin (so background load hits them
 alike); each figure is the best time, in GMAC/s = M*K*N / seconds / 1e9.
 
@@ -18,8 +19,11 @@ import time
 import torch
 
 from ..spec import FloatMitchell, Mitchell
+from ..tables import markdown_table as _markdown_table
 from .baseline import lut_matmul
 from .ops import approx_matmul
+
+__all__ = ["use_threads", "measure_shapes", "measure_matmul", "markdown_table", "DEFAULT_SHAPES"]
 
 DEFAULT_SHAPES = ((128, 768, 768), (128, 768, 3072), (128, 3072, 768))
 
@@ -49,9 +53,6 @@ def _methods(shape, names=None) -> dict:
     }
     if names:
         table = {name: fn for name, fn in table.items() if name in names}
-    if "lut_baseline" in table and "mitchell_int8" in table:
-        if not torch.equal(lut_matmul(ai, bi, s8), approx_matmul(ai, bi, s8)):
-            raise AssertionError("lookup-table baseline and kernel disagree")
     return table
 
 
@@ -106,15 +107,12 @@ def _row(shape, best: dict, rounds: int) -> dict:
 
 def markdown_table(rows: list[dict]) -> str:
     """The benchmark rows as a Markdown table (GMAC/s and ratios)."""
-    lines = [
-        "| shape MxKxN | native fp32 | Mitchell int8 | FloatMitchell fp32 | LUT baseline "
-        "| Mitchell / native | Mitchell / LUT |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['shape']} | {r['native_fp32_gmacs']:.1f} | {r['mitchell_int8_gmacs']:.1f} | "
-            f"{r['float_mitchell_fp32_gmacs']:.1f} | {r['lut_baseline_gmacs']:.1f} | "
-            f"{r['mitchell_over_native']:.3f} (1/{1 / r['mitchell_over_native']:.1f}) | {r['mitchell_over_lut']:.1f}x |"
-        )
-    return "\n".join(lines)
+    header = ["shape MxKxN", "native fp32", "Mitchell int8", "FloatMitchell fp32", "LUT baseline", "Mitchell / native",
+              "Mitchell / LUT"]  # fmt: skip
+    body = [
+        [r["shape"], f"{r['native_fp32_gmacs']:.1f}", f"{r['mitchell_int8_gmacs']:.1f}",
+         f"{r['float_mitchell_fp32_gmacs']:.1f}", f"{r['lut_baseline_gmacs']:.1f}",
+         f"{r['mitchell_over_native']:.3f} (1/{1 / r['mitchell_over_native']:.1f})", f"{r['mitchell_over_lut']:.1f}x"]
+        for r in rows
+    ]  # fmt: skip
+    return _markdown_table(header, body, "l" + "r" * 6)

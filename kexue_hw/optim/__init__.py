@@ -1,0 +1,42 @@
+"""Training without a backward pass: zeroth-order (ZO) and policy-gradient (PG) estimators.
+
+* :func:`zo_grad_`, :class:`ZerothOrderSGD`  ZO over any tensors / ``nn.Module`` parameters through a
+  closure returning a scalar; directions regenerated from seeds (memory independent of their number).
+* :func:`reinforce_loss`, :func:`policy_gradient`, :class:`PolicyGradient`  REINFORCE for categorical
+  policies with a black-box reward (leave-one-out mean baseline or none, entropy term).
+* :mod:`.equivalence`  the numerical demonstration that the two are one estimator
+  (``python examples/optim_zo_pg.py``).
+
+Both are score-function estimators: ZO with Gaussian directions is REINFORCE for the Gaussian policy
+N(θ, ε²I) over parameters, PG is REINFORCE for a categorical policy over outcomes.
+"""
+
+from .pg import (
+    PGEstimate,
+    PGStep,
+    PolicyGradient,
+    advantages,
+    entropy,
+    log_prob,
+    policy_gradient,
+    reinforce_loss,
+    sample,
+)
+from .zo import ZerothOrderSGD, ZOEstimate, direction, direction_seed, zo_grad_
+
+__all__ = [
+    "PGEstimate",
+    "PGStep",
+    "PolicyGradient",
+    "ZOEstimate",
+    "ZerothOrderSGD",
+    "advantages",
+    "direction",
+    "direction_seed",
+    "entropy",
+    "log_prob",
+    "policy_gradient",
+    "reinforce_loss",
+    "sample",
+    "zo_grad_",
+]
