@@ -69,8 +69,11 @@ def _cmd_rtl(args) -> int:
 
 
 def verify(unit, op: str, stages: int, sim: str, *, exhaustive: bool, samples: int, seed: int,
-           vcd: str | None = None, ready_probability: float = 1.0) -> dict:  # fmt: skip
-    """Compare the RTL of ``unit`` with the golden model; returns the result row (``mismatches`` etc.)."""
+           vcd: str | None = None, ready_probability: float = 1.0, progress=None) -> dict:  # fmt: skip
+    """Compare the RTL of ``unit`` with the golden model; returns the result row (``mismatches`` etc.).
+
+    ``progress``: an optional :class:`~.progress.Progress` (build, pairs done).
+    """
     import numpy as np
 
     from ..spec import SpecError
@@ -89,9 +92,11 @@ def verify(unit, op: str, stages: int, sim: str, *, exhaustive: bool, samples: i
         if vcd:
             raise SpecError("--vcd is available with --sim amaranth only")
         if exhaustive:
-            run = VL.run_exhaustive(unit, op, stages=stages)
+            run = VL.run_exhaustive(unit, op, stages=stages, progress=progress)
         else:
             a, b = V.random_pairs(unit, samples, seed)
+            if progress is not None:
+                progress.update(phase="build + simulate")
             run = VL.run_vectors(unit, op, a, b, stages=stages, ready_probability=ready_probability, seed=seed)
         row.update(vectors=run.vectors, mismatches=run.mismatches, build_seconds=round(run.build_seconds, 1))
         if stages:
@@ -108,11 +113,15 @@ def verify(unit, op: str, stages: int, sim: str, *, exhaustive: bool, samples: i
             a, b = V.random_pairs(unit, samples, seed)
         exp, exp_flags = V.expected(unit, op, a, b)
         dut = build(unit, op, stages)
+        if progress is not None:
+            progress.total = len(a)
+            progress.update(phase="simulate")
         if stages:
-            got, flags, stats = pysim.run_stream(dut, a, b, ready_probability=ready_probability, seed=seed, vcd=vcd)
+            got, flags, stats = pysim.run_stream(dut, a, b, ready_probability=ready_probability, seed=seed, vcd=vcd,
+                                                 progress=progress)  # fmt: skip
             row.update(cycles=stats.cycles, latency=stats.latency)
         else:
-            got, flags = pysim.run_combinational(dut, a, b, vcd=vcd)
+            got, flags = pysim.run_combinational(dut, a, b, vcd=vcd, progress=progress)
         bad = np.nonzero((got != exp) | (flags != exp_flags))[0]
         row.update(vectors=int(len(a)), mismatches=int(bad.size))
         row["examples"] = [
@@ -127,9 +136,12 @@ def verify(unit, op: str, stages: int, sim: str, *, exhaustive: bool, samples: i
 
 
 def _cmd_verify(args) -> int:
+    from .progress import Progress
+
     unit = unit_from_args(args)
-    row = verify(unit, args.op, args.stages, args.sim, exhaustive=args.exhaustive, samples=args.samples,
-                 seed=args.seed, vcd=args.vcd, ready_probability=args.ready)  # fmt: skip
+    with Progress(f"verify {unit.describe()} {args.op}") as bar:
+        row = verify(unit, args.op, args.stages, args.sim, exhaustive=args.exhaustive, samples=args.samples,
+                     seed=args.seed, vcd=args.vcd, ready_probability=args.ready, progress=bar)  # fmt: skip
     if args.json:
         print(json.dumps(row))
     else:

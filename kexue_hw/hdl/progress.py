@@ -60,7 +60,7 @@ class Progress:
         with self._lock:
             done, phase, first = self.done, self.phase, self._first
         parts = [f"{self.label}:"] + ([phase] if phase else [])
-        if self.total:
+        if self.total and done:
             parts.append(f"{100 * min(done / self.total, 1.0):5.1f}%")
         parts.append(f"{now - self._t0:.0f} s")
         if self.total and first is not None and first[1] < done < self.total and now > first[0]:
