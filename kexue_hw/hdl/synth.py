@@ -201,18 +201,24 @@ def reference_for(unit: IntUnit, op: str = "mul", stages: int = 0) -> tuple[Exac
 
 
 def compare_with_reference(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "ice40",
-                           progress=None) -> dict:  # fmt: skip
+                           progress=None, cache: dict | None = None) -> dict:  # fmt: skip
     """One table row: the unit's figures next to those of :func:`reference_for`.
 
     ``reference`` names the exact unit (as its Verilog module, e.g.
     ``exact_u16_div_q31_p3``) with its LUTs, FFs and Fmax; ``lut_ratio`` and
-    ``fmax_ratio`` divide the unit's figures by the reference's.
+    ``fmax_ratio`` divide the unit's figures by the reference's. ``cache``
+    (a dict) keeps reference results between calls, for tables of many rows.
     """
     from .export import top_name
 
     res = synthesize(unit, op, stages, target, progress=progress)
     ref_unit, ref_stages = reference_for(unit, op, stages)
-    ref = synthesize(ref_unit, op, ref_stages, target, progress=progress)
+    key = (top_name(ref_unit, op, ref_stages), target)
+    ref = cache.get(key) if cache is not None else None
+    if ref is None:
+        ref = synthesize(ref_unit, op, ref_stages, target, progress=progress)
+        if cache is not None:
+            cache[key] = ref
     row = asdict(res)
     row.update(
         reference={
