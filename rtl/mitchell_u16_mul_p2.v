@@ -51,24 +51,25 @@ module mitchell_u16_mul_p2(operands__valid, result__ready, clk, rst, operands__r
   wire [3:0] \$46 ;
   wire [19:0] \$47 ;
   wire [20:0] \$48 ;
-  wire \$49 ;
+  wire [46:0] \$49 ;
   wire \$5 ;
-  reg [15:0] \$50 ;
-  reg [4:0] \$51 ;
-  reg \$52 ;
-  reg \$53 ;
-  reg [31:0] \$54 ;
+  wire [46:0] \$50 ;
+  wire \$51 ;
+  reg [15:0] \$52 ;
+  reg [4:0] \$53 ;
+  reg \$54 ;
   reg \$55 ;
+  reg [31:0] \$56 ;
+  reg \$57 ;
   wire \$6 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
   wire advance;
-  wire [46:0] antilog_shift_16_m;
-  wire [18:0] antilog_shift_1_m;
-  wire [17:0] antilog_shift_2_m;
-  wire [22:0] antilog_shift_4_m;
-  wire [30:0] antilog_shift_8_m;
+  wire [20:0] antilog_shift_1_m;
+  wire [22:0] antilog_shift_2_m;
+  wire [19:0] antilog_shift_4_m;
+  wire [46:0] antilog_shift_8_16_m;
   input clk;
   wire clk;
   wire [31:0] finish_p;
@@ -123,6 +124,8 @@ module mitchell_u16_mul_p2(operands__valid, result__ready, clk, rst, operands__r
   reg result__valid = 1'h0;
   input rst;
   wire rst;
+  assign \$33  = ! normalize_4_xa[15:14];
+  assign normalize_2_xa = \$33  ? { normalize_4_xa[13:0], 2'h0 } : normalize_4_xa;
   assign \$34  = ! normalize_4_xb[15:14];
   assign normalize_2_xb = \$34  ? { normalize_4_xb[13:0], 2'h0 } : normalize_4_xb;
   assign \$35  = ! normalize_4_xa[15:14];
@@ -142,26 +145,27 @@ module mitchell_u16_mul_p2(operands__valid, result__ready, clk, rst, operands__r
   assign \$47  = { \$45 , normalize_1_xa[14:0] } + { \$46 , normalize_1_xb[14:0] };
   assign \$48  = \$47  + 1'h0;
   assign log_add_zero = normalize_8_za | normalize_8_zb;
-  assign antilog_shift_2_m = r1_e[1] ? { r1_m, 2'h0 } : { 2'h0, r1_m };
-  assign antilog_shift_1_m = r1_e[0] ? { antilog_shift_2_m, 1'h0 } : { 1'h0, antilog_shift_2_m };
-  assign antilog_shift_4_m = r1_e[2] ? { antilog_shift_1_m, 4'h0 } : { 4'h0, antilog_shift_1_m };
-  assign antilog_shift_8_m = r1_e[3] ? { antilog_shift_4_m, 8'h00 } : { 8'h00, antilog_shift_4_m };
-  assign antilog_shift_16_m = r1_e[4] ? { antilog_shift_8_m, 16'h0000 } : { 16'h0000, antilog_shift_8_m };
-  assign finish_p = r1_zero ? 32'd0 : antilog_shift_16_m[46:15];
-  assign \$49  = ~ result__valid;
-  assign operands__ready = \$49  | result__ready;
+  assign antilog_shift_4_m = r1_e[2] ? { r1_m, 4'h0 } : { 4'h0, r1_m };
+  assign antilog_shift_1_m = r1_e[0] ? { antilog_shift_4_m, 1'h0 } : { 1'h0, antilog_shift_4_m };
+  assign antilog_shift_2_m = r1_e[1] ? { antilog_shift_1_m, 2'h0 } : { 2'h0, antilog_shift_1_m };
+  assign \$49  = r1_e[3] ? { antilog_shift_2_m, 24'h000000 } : { 8'h00, antilog_shift_2_m, 16'h0000 };
+  assign \$50  = r1_e[3] ? { 16'h0000, antilog_shift_2_m, 8'h00 } : { 24'h000000, antilog_shift_2_m };
+  assign antilog_shift_8_16_m = r1_e[4] ? \$49  : \$50 ;
+  assign finish_p = r1_zero ? 32'd0 : antilog_shift_8_16_m[46:15];
+  assign \$51  = ~ result__valid;
+  assign operands__ready = \$51  | result__ready;
   always @(posedge clk)
-    r1_m <= \$50 ;
+    r1_m <= \$52 ;
   always @(posedge clk)
-    r1_e <= \$51 ;
+    r1_e <= \$53 ;
   always @(posedge clk)
-    r1_zero <= \$52 ;
+    r1_zero <= \$54 ;
   always @(posedge clk)
-    r1_valid <= \$53 ;
+    r1_valid <= \$55 ;
   always @(posedge clk)
-    result__payload <= \$54 ;
+    result__payload <= \$56 ;
   always @(posedge clk)
-    result__valid <= \$55 ;
+    result__valid <= \$57 ;
   assign \$1  = ! operands__payload[15:12];
   assign \$2  = ! operands__payload[11:8];
   assign \$3  = \$1  & \$2 ;
@@ -204,54 +208,52 @@ module mitchell_u16_mul_p2(operands__valid, result__ready, clk, rst, operands__r
   assign normalize_8_qb = \$30  ? \$31  : \$32 ;
   assign normalize_4_xa = normalize_8_qa ? { normalize_8_xa[11:0], 4'h0 } : normalize_8_xa;
   assign normalize_4_xb = normalize_8_qb ? { normalize_8_xb[11:0], 4'h0 } : normalize_8_xb;
-  assign \$33  = ! normalize_4_xa[15:14];
-  assign normalize_2_xa = \$33  ? { normalize_4_xa[13:0], 2'h0 } : normalize_4_xa;
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$50  = r1_m;
+    \$52  = r1_m;
     if (operands__ready) begin
-      \$50  = { 1'h1, \$44 [14:0] };
+      \$52  = { 1'h1, \$44 [14:0] };
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$51  = r1_e;
+    \$53  = r1_e;
     if (operands__ready) begin
-      \$51  = \$48 [19:15];
+      \$53  = \$48 [19:15];
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$52  = r1_zero;
+    \$54  = r1_zero;
     if (operands__ready) begin
-      \$52  = log_add_zero;
+      \$54  = log_add_zero;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$53  = r1_valid;
+    \$55  = r1_valid;
     if (operands__ready) begin
-      \$53  = operands__valid;
-    end
-    if (rst) begin
-      \$53  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$dump_module$1 ) begin end
-    \$54  = result__payload;
-    if (operands__ready) begin
-      \$54  = finish_p;
-    end
-  end
-  always @* begin
-    if (\$auto$dump_module$1 ) begin end
-    \$55  = result__valid;
-    if (operands__ready) begin
-      \$55  = r1_valid;
+      \$55  = operands__valid;
     end
     if (rst) begin
       \$55  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$dump_module$1 ) begin end
+    \$56  = result__payload;
+    if (operands__ready) begin
+      \$56  = finish_p;
+    end
+  end
+  always @* begin
+    if (\$auto$dump_module$1 ) begin end
+    \$57  = result__valid;
+    if (operands__ready) begin
+      \$57  = r1_valid;
+    end
+    if (rst) begin
+      \$57  = 1'h0;
     end
   end
   assign operands_ua = operands__payload[15:0];

@@ -69,8 +69,8 @@ module mitchell_u32_mul_p2(operands__valid, result__ready, clk, rst, operands__r
   wire \$9 ;
   wire advance;
   wire [62:0] antilog_shift_16_m;
-  wire [34:0] antilog_shift_1_m;
-  wire [33:0] antilog_shift_2_m;
+  wire [32:0] antilog_shift_1_m;
+  wire [34:0] antilog_shift_2_m;
   wire [94:0] antilog_shift_32_m;
   wire [38:0] antilog_shift_4_m;
   wire [46:0] antilog_shift_8_m;
@@ -161,9 +161,9 @@ module mitchell_u32_mul_p2(operands__valid, result__ready, clk, rst, operands__r
   assign \$51  = { \$49 , normalize_1_xa[30:0] } + { \$50 , normalize_1_xb[30:0] };
   assign \$52  = \$51  + 1'h0;
   assign log_add_zero = normalize_16_za | normalize_16_zb;
-  assign antilog_shift_2_m = r1_e[1] ? { r1_m, 2'h0 } : { 2'h0, r1_m };
-  assign antilog_shift_1_m = r1_e[0] ? { antilog_shift_2_m, 1'h0 } : { 1'h0, antilog_shift_2_m };
-  assign antilog_shift_4_m = r1_e[2] ? { antilog_shift_1_m, 4'h0 } : { 4'h0, antilog_shift_1_m };
+  assign antilog_shift_1_m = r1_e[0] ? { r1_m, 1'h0 } : { 1'h0, r1_m };
+  assign antilog_shift_2_m = r1_e[1] ? { antilog_shift_1_m, 2'h0 } : { 2'h0, antilog_shift_1_m };
+  assign antilog_shift_4_m = r1_e[2] ? { antilog_shift_2_m, 4'h0 } : { 4'h0, antilog_shift_2_m };
   assign antilog_shift_8_m = r1_e[3] ? { antilog_shift_4_m, 8'h00 } : { 8'h00, antilog_shift_4_m };
   assign antilog_shift_16_m = r1_e[4] ? { antilog_shift_8_m, 16'h0000 } : { 16'h0000, antilog_shift_8_m };
   assign antilog_shift_32_m = r1_e[5] ? { antilog_shift_16_m, 32'h00000000 } : { 32'h00000000, antilog_shift_16_m };

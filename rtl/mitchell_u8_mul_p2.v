@@ -60,8 +60,8 @@ module mitchell_u8_mul_p2(operands__valid, result__ready, clk, rst, operands__re
   wire \$8 ;
   wire \$9 ;
   wire advance;
-  wire [10:0] antilog_shift_1_m;
-  wire [9:0] antilog_shift_2_m;
+  wire [8:0] antilog_shift_1_m;
+  wire [10:0] antilog_shift_2_m;
   wire [14:0] antilog_shift_4_m;
   wire [22:0] antilog_shift_8_m;
   input clk;
@@ -123,9 +123,9 @@ module mitchell_u8_mul_p2(operands__valid, result__ready, clk, rst, operands__re
   assign \$43  = { \$41 , normalize_1_xa[6:0] } + { \$42 , normalize_1_xb[6:0] };
   assign \$44  = \$43  + 1'h0;
   assign log_add_zero = normalize_4_za | normalize_4_zb;
-  assign antilog_shift_2_m = r1_e[1] ? { r1_m, 2'h0 } : { 2'h0, r1_m };
-  assign antilog_shift_1_m = r1_e[0] ? { antilog_shift_2_m, 1'h0 } : { 1'h0, antilog_shift_2_m };
-  assign antilog_shift_4_m = r1_e[2] ? { antilog_shift_1_m, 4'h0 } : { 4'h0, antilog_shift_1_m };
+  assign antilog_shift_1_m = r1_e[0] ? { r1_m, 1'h0 } : { 1'h0, r1_m };
+  assign antilog_shift_2_m = r1_e[1] ? { antilog_shift_1_m, 2'h0 } : { 2'h0, antilog_shift_1_m };
+  assign antilog_shift_4_m = r1_e[2] ? { antilog_shift_2_m, 4'h0 } : { 4'h0, antilog_shift_2_m };
   assign antilog_shift_8_m = r1_e[3] ? { antilog_shift_4_m, 8'h00 } : { 8'h00, antilog_shift_4_m };
   assign finish_p = r1_zero ? 16'h0000 : antilog_shift_8_m[22:7];
   assign \$45  = ~ result__valid;
