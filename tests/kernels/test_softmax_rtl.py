@@ -80,8 +80,11 @@ def test_verilog_export_and_standard_set(tmp_path):
 
 
 def test_units_without_a_divider_use_the_exact_rtl_divider():
+    from amaranth.hdl import Fragment
+
     unit = TaylorSoftmaxUnit(TaylorSoftmaxFixed(MBM(12, True), order=2, in_frac=6))
     assert isinstance(unit.cfg.div_unit, Exact) and unit.div.datapath.unit == unit.cfg.div_unit
+    Fragment.get(unit, None)  # elaborates, exact divider included
 
 
 @pytest.mark.slow
