@@ -56,10 +56,10 @@ module mitchell_u16_div_q31_p3(operands__valid, result__ready, clk, rst, operand
   wire \$50 ;
   wire [47:0] \$51 ;
   wire \$52 ;
-  reg \$53 ;
-  reg [15:0] \$54 ;
-  reg \$55 ;
-  reg [15:0] \$56 ;
+  reg [15:0] \$53 ;
+  reg \$54 ;
+  reg [15:0] \$55 ;
+  reg \$56 ;
   reg [2:0] \$57 ;
   reg [2:0] \$58 ;
   reg \$59 ;
@@ -183,13 +183,13 @@ module mitchell_u16_div_q31_p3(operands__valid, result__ready, clk, rst, operand
   assign \$52  = ~ result__valid;
   assign operands__ready = \$52  | result__ready;
   always @(posedge clk)
-    r1_za <= \$53 ;
+    r1_xa <= \$53 ;
   always @(posedge clk)
-    r1_xa <= \$54 ;
+    r1_za <= \$54 ;
   always @(posedge clk)
-    r1_zb <= \$55 ;
+    r1_xb <= \$55 ;
   always @(posedge clk)
-    r1_xb <= \$56 ;
+    r1_zb <= \$56 ;
   always @(posedge clk)
     r1_lza <= \$57 ;
   always @(posedge clk)
@@ -213,25 +213,25 @@ module mitchell_u16_div_q31_p3(operands__valid, result__ready, clk, rst, operand
   assign \$1  = ! operands__payload[15:12];
   assign \$2  = ! operands__payload[11:8];
   assign \$3  = \$1  & \$2 ;
-  assign \$4  = ! operands__payload[7:4];
-  assign \$5  = \$3  & \$4 ;
-  assign \$6  = ! operands__payload[3:0];
-  assign normalize_8_za = \$5  & \$6 ;
-  assign \$7  = ! operands__payload[15:12];
-  assign \$8  = ! operands__payload[11:8];
-  assign \$9  = \$7  & \$8 ;
-  assign normalize_8_xa = \$9  ? { operands__payload[7:0], 8'h00 } : operands__payload[15:0];
+  assign normalize_8_xa = \$3  ? { operands__payload[7:0], 8'h00 } : operands__payload[15:0];
+  assign \$4  = ! operands__payload[15:12];
+  assign \$5  = ! operands__payload[11:8];
+  assign \$6  = \$4  & \$5 ;
+  assign \$7  = ! operands__payload[7:4];
+  assign \$8  = \$6  & \$7 ;
+  assign \$9  = ! operands__payload[3:0];
+  assign normalize_8_za = \$8  & \$9 ;
   assign \$10  = ! operands__payload[31:28];
   assign \$11  = ! operands__payload[27:24];
   assign \$12  = \$10  & \$11 ;
-  assign \$13  = ! operands__payload[23:20];
-  assign \$14  = \$12  & \$13 ;
-  assign \$15  = ! operands__payload[19:16];
-  assign normalize_8_zb = \$14  & \$15 ;
-  assign \$16  = ! operands__payload[31:28];
-  assign \$17  = ! operands__payload[27:24];
-  assign \$18  = \$16  & \$17 ;
-  assign normalize_8_xb = \$18  ? { operands__payload[23:16], 8'h00 } : operands__payload[31:16];
+  assign normalize_8_xb = \$12  ? { operands__payload[23:16], 8'h00 } : operands__payload[31:16];
+  assign \$13  = ! operands__payload[31:28];
+  assign \$14  = ! operands__payload[27:24];
+  assign \$15  = \$13  & \$14 ;
+  assign \$16  = ! operands__payload[23:20];
+  assign \$17  = \$15  & \$16 ;
+  assign \$18  = ! operands__payload[19:16];
+  assign normalize_8_zb = \$17  & \$18 ;
   assign \$19  = ! operands__payload[15:12];
   assign \$20  = ! operands__payload[11:8];
   assign normalize_8_lza = \$19  & \$20 ;
@@ -245,30 +245,30 @@ module mitchell_u16_div_q31_p3(operands__valid, result__ready, clk, rst, operand
   assign \$27  = ! operands__payload[27:24];
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$53  = r1_za;
+    \$53  = r1_xa;
     if (operands__ready) begin
-      \$53  = normalize_8_za;
+      \$53  = normalize_2_xa;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$54  = r1_xa;
+    \$54  = r1_za;
     if (operands__ready) begin
-      \$54  = normalize_2_xa;
+      \$54  = normalize_8_za;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$55  = r1_zb;
+    \$55  = r1_xb;
     if (operands__ready) begin
-      \$55  = normalize_8_zb;
+      \$55  = normalize_2_xb;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$56  = r1_xb;
+    \$56  = r1_zb;
     if (operands__ready) begin
-      \$56  = normalize_2_xb;
+      \$56  = normalize_8_zb;
     end
   end
   always @* begin

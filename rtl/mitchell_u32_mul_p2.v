@@ -18,51 +18,25 @@ module mitchell_u32_mul_p2(operands__valid, result__ready, clk, rst, operands__r
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
-  wire \$19 ;
+  wire [4:0] \$19 ;
   wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
+  wire [4:0] \$20 ;
+  wire [36:0] \$21 ;
+  wire [37:0] \$22 ;
+  wire [4:0] \$23 ;
+  wire [4:0] \$24 ;
+  wire [36:0] \$25 ;
+  wire [37:0] \$26 ;
   wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
+  reg [31:0] \$28 ;
+  reg [5:0] \$29 ;
   wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$37 ;
-  wire \$38 ;
-  wire \$39 ;
+  reg \$30 ;
+  reg \$31 ;
+  reg [63:0] \$32 ;
+  reg \$33 ;
   wire \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire \$42 ;
-  wire \$43 ;
-  wire \$44 ;
-  wire [4:0] \$45 ;
-  wire [4:0] \$46 ;
-  wire [36:0] \$47 ;
-  wire [37:0] \$48 ;
-  wire [4:0] \$49 ;
   wire \$5 ;
-  wire [4:0] \$50 ;
-  wire [36:0] \$51 ;
-  wire [37:0] \$52 ;
-  wire \$53 ;
-  reg [31:0] \$54 ;
-  reg [5:0] \$55 ;
-  reg \$56 ;
-  reg \$57 ;
-  reg [63:0] \$58 ;
-  reg \$59 ;
   wire \$6 ;
   wire \$7 ;
   wire \$8 ;
@@ -83,8 +57,6 @@ module mitchell_u32_mul_p2(operands__valid, result__ready, clk, rst, operands__r
   wire [31:0] mantissa_m;
   wire normalize_16_lza;
   wire normalize_16_lzb;
-  wire normalize_16_qa;
-  wire normalize_16_qb;
   wire [31:0] normalize_16_xa;
   wire [31:0] normalize_16_xb;
   wire normalize_16_za;
@@ -132,34 +104,46 @@ module mitchell_u32_mul_p2(operands__valid, result__ready, clk, rst, operands__r
   reg result__valid = 1'h0;
   input rst;
   wire rst;
-  assign normalize_8_xa = normalize_16_qa ? { normalize_16_xa[23:0], 8'h00 } : normalize_16_xa;
-  assign normalize_8_xb = normalize_16_qb ? { normalize_16_xb[23:0], 8'h00 } : normalize_16_xb;
-  assign \$33  = ! normalize_8_xa[31:28];
-  assign normalize_4_xa = \$33  ? { normalize_8_xa[27:0], 4'h0 } : normalize_8_xa;
-  assign \$34  = ! normalize_8_xb[31:28];
-  assign normalize_4_xb = \$34  ? { normalize_8_xb[27:0], 4'h0 } : normalize_8_xb;
-  assign \$35  = ! normalize_8_xa[31:28];
-  assign \$36  = ! normalize_8_xb[31:28];
-  assign \$37  = ! normalize_4_xa[31:30];
-  assign normalize_2_xa = \$37  ? { normalize_4_xa[29:0], 2'h0 } : normalize_4_xa;
-  assign \$38  = ! normalize_4_xb[31:30];
-  assign normalize_2_xb = \$38  ? { normalize_4_xb[29:0], 2'h0 } : normalize_4_xb;
-  assign \$39  = ! normalize_4_xa[31:30];
-  assign \$40  = ! normalize_4_xb[31:30];
-  assign \$41  = ! normalize_2_xa[31];
+  assign \$1  = ! operands__payload[31:16];
+  assign normalize_16_xa = \$1  ? { operands__payload[15:0], 16'h0000 } : operands__payload[31:0];
+  assign normalize_16_za = ! operands__payload[31:0];
+  assign \$2  = ! operands__payload[63:48];
+  assign normalize_16_xb = \$2  ? { operands__payload[47:32], 16'h0000 } : operands__payload[63:32];
+  assign normalize_16_zb = ! operands__payload[63:32];
+  assign normalize_16_lza = ! operands__payload[31:16];
+  assign normalize_16_lzb = ! operands__payload[63:48];
+  assign \$3  = ! normalize_16_xa[31:24];
+  assign normalize_8_xa = \$3  ? { normalize_16_xa[23:0], 8'h00 } : normalize_16_xa;
+  assign \$4  = ! normalize_16_xb[31:24];
+  assign normalize_8_xb = \$4  ? { normalize_16_xb[23:0], 8'h00 } : normalize_16_xb;
+  assign \$5  = ! normalize_16_xa[31:24];
+  assign \$6  = ! normalize_16_xb[31:24];
+  assign \$7  = ! normalize_8_xa[31:28];
+  assign normalize_4_xa = \$7  ? { normalize_8_xa[27:0], 4'h0 } : normalize_8_xa;
+  assign \$8  = ! normalize_8_xb[31:28];
+  assign normalize_4_xb = \$8  ? { normalize_8_xb[27:0], 4'h0 } : normalize_8_xb;
+  assign \$9  = ! normalize_8_xa[31:28];
+  assign \$10  = ! normalize_8_xb[31:28];
+  assign \$11  = ! normalize_4_xa[31:30];
+  assign normalize_2_xa = \$11  ? { normalize_4_xa[29:0], 2'h0 } : normalize_4_xa;
+  assign \$12  = ! normalize_4_xb[31:30];
+  assign normalize_2_xb = \$12  ? { normalize_4_xb[29:0], 2'h0 } : normalize_4_xb;
+  assign \$13  = ! normalize_4_xa[31:30];
+  assign \$14  = ! normalize_4_xb[31:30];
+  assign \$15  = ! normalize_2_xa[31];
   assign normalize_1_xa = normalize_2_xa[31] ? normalize_2_xa : { normalize_2_xa[30:0], 1'h0 };
-  assign \$42  = ! normalize_2_xb[31];
+  assign \$16  = ! normalize_2_xb[31];
   assign normalize_1_xb = normalize_2_xb[31] ? normalize_2_xb : { normalize_2_xb[30:0], 1'h0 };
-  assign \$43  = ! normalize_2_xa[31];
-  assign \$44  = ! normalize_2_xb[31];
-  assign \$45  = ~ { normalize_16_lza, normalize_16_qa, \$35 , \$39 , \$43  };
-  assign \$46  = ~ { normalize_16_lzb, normalize_16_qb, \$36 , \$40 , \$44  };
-  assign \$47  = { \$45 , normalize_1_xa[30:0] } + { \$46 , normalize_1_xb[30:0] };
-  assign \$48  = \$47  + 1'h0;
-  assign \$49  = ~ { normalize_16_lza, normalize_16_qa, \$35 , \$39 , \$43  };
-  assign \$50  = ~ { normalize_16_lzb, normalize_16_qb, \$36 , \$40 , \$44  };
-  assign \$51  = { \$49 , normalize_1_xa[30:0] } + { \$50 , normalize_1_xb[30:0] };
-  assign \$52  = \$51  + 1'h0;
+  assign \$17  = ! normalize_2_xa[31];
+  assign \$18  = ! normalize_2_xb[31];
+  assign \$19  = ~ { normalize_16_lza, \$5 , \$9 , \$13 , \$17  };
+  assign \$20  = ~ { normalize_16_lzb, \$6 , \$10 , \$14 , \$18  };
+  assign \$21  = { \$19 , normalize_1_xa[30:0] } + { \$20 , normalize_1_xb[30:0] };
+  assign \$22  = \$21  + 1'h0;
+  assign \$23  = ~ { normalize_16_lza, \$5 , \$9 , \$13 , \$17  };
+  assign \$24  = ~ { normalize_16_lzb, \$6 , \$10 , \$14 , \$18  };
+  assign \$25  = { \$23 , normalize_1_xa[30:0] } + { \$24 , normalize_1_xb[30:0] };
+  assign \$26  = \$25  + 1'h0;
   assign log_add_zero = normalize_16_za | normalize_16_zb;
   assign antilog_shift_1_m = r1_e[0] ? { r1_m, 1'h0 } : { 1'h0, r1_m };
   assign antilog_shift_2_m = r1_e[1] ? { antilog_shift_1_m, 2'h0 } : { 2'h0, antilog_shift_1_m };
@@ -168,121 +152,81 @@ module mitchell_u32_mul_p2(operands__valid, result__ready, clk, rst, operands__r
   assign antilog_shift_16_m = r1_e[4] ? { antilog_shift_8_m, 16'h0000 } : { 16'h0000, antilog_shift_8_m };
   assign antilog_shift_32_m = r1_e[5] ? { antilog_shift_16_m, 32'h00000000 } : { 32'h00000000, antilog_shift_16_m };
   assign finish_p = r1_zero ? 64'h0000000000000000 : antilog_shift_32_m[94:31];
-  assign \$53  = ~ result__valid;
-  assign operands__ready = \$53  | result__ready;
+  assign \$27  = ~ result__valid;
+  assign operands__ready = \$27  | result__ready;
   always @(posedge clk)
-    r1_m <= \$54 ;
+    r1_m <= \$28 ;
   always @(posedge clk)
-    r1_e <= \$55 ;
+    r1_e <= \$29 ;
   always @(posedge clk)
-    r1_zero <= \$56 ;
+    r1_zero <= \$30 ;
   always @(posedge clk)
-    r1_valid <= \$57 ;
+    r1_valid <= \$31 ;
   always @(posedge clk)
-    result__payload <= \$58 ;
+    result__payload <= \$32 ;
   always @(posedge clk)
-    result__valid <= \$59 ;
-  assign \$1  = ! operands__payload[31:24];
-  assign \$2  = ! operands__payload[23:16];
-  assign \$3  = \$1  & \$2 ;
-  assign \$4  = ! operands__payload[15:8];
-  assign \$5  = \$3  & \$4 ;
-  assign \$6  = ! operands__payload[7:0];
-  assign normalize_16_za = \$5  & \$6 ;
-  assign \$7  = ! operands__payload[31:24];
-  assign \$8  = ! operands__payload[23:16];
-  assign \$9  = \$7  & \$8 ;
-  assign normalize_16_xa = \$9  ? { operands__payload[15:0], 16'h0000 } : operands__payload[31:0];
-  assign \$10  = ! operands__payload[63:56];
-  assign \$11  = ! operands__payload[55:48];
-  assign \$12  = \$10  & \$11 ;
-  assign \$13  = ! operands__payload[47:40];
-  assign \$14  = \$12  & \$13 ;
-  assign \$15  = ! operands__payload[39:32];
-  assign normalize_16_zb = \$14  & \$15 ;
-  assign \$16  = ! operands__payload[63:56];
-  assign \$17  = ! operands__payload[55:48];
-  assign \$18  = \$16  & \$17 ;
-  assign normalize_16_xb = \$18  ? { operands__payload[47:32], 16'h0000 } : operands__payload[63:32];
-  assign \$19  = ! operands__payload[31:24];
-  assign \$20  = ! operands__payload[23:16];
-  assign normalize_16_lza = \$19  & \$20 ;
-  assign \$21  = ! operands__payload[31:24];
-  assign \$22  = ! operands__payload[23:16];
-  assign \$23  = \$21  & \$22 ;
-  assign \$24  = ! operands__payload[15:8];
-  assign \$25  = ! operands__payload[31:24];
-  assign normalize_16_qa = \$23  ? \$24  : \$25 ;
-  assign \$26  = ! operands__payload[63:56];
-  assign \$27  = ! operands__payload[55:48];
-  assign normalize_16_lzb = \$26  & \$27 ;
-  assign \$28  = ! operands__payload[63:56];
-  assign \$29  = ! operands__payload[55:48];
-  assign \$30  = \$28  & \$29 ;
-  assign \$31  = ! operands__payload[47:40];
-  assign \$32  = ! operands__payload[63:56];
-  assign normalize_16_qb = \$30  ? \$31  : \$32 ;
+    result__valid <= \$33 ;
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$54  = r1_m;
+    \$28  = r1_m;
     if (operands__ready) begin
-      \$54  = { 1'h1, \$48 [30:0] };
+      \$28  = { 1'h1, \$22 [30:0] };
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$55  = r1_e;
+    \$29  = r1_e;
     if (operands__ready) begin
-      \$55  = \$52 [36:31];
+      \$29  = \$26 [36:31];
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$56  = r1_zero;
+    \$30  = r1_zero;
     if (operands__ready) begin
-      \$56  = log_add_zero;
+      \$30  = log_add_zero;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$57  = r1_valid;
+    \$31  = r1_valid;
     if (operands__ready) begin
-      \$57  = operands__valid;
+      \$31  = operands__valid;
     end
     if (rst) begin
-      \$57  = 1'h0;
+      \$31  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$58  = result__payload;
+    \$32  = result__payload;
     if (operands__ready) begin
-      \$58  = finish_p;
+      \$32  = finish_p;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$59  = result__valid;
+    \$33  = result__valid;
     if (operands__ready) begin
-      \$59  = r1_valid;
+      \$33  = r1_valid;
     end
     if (rst) begin
-      \$59  = 1'h0;
+      \$33  = 1'h0;
     end
   end
   assign operands_ua = operands__payload[31:0];
   assign operands_ub = operands__payload[63:32];
-  assign normalize_8_lza = { normalize_16_lza, normalize_16_qa };
-  assign normalize_8_lzb = { normalize_16_lzb, normalize_16_qb };
-  assign normalize_4_lza = { normalize_16_lza, normalize_16_qa, \$35  };
-  assign normalize_4_lzb = { normalize_16_lzb, normalize_16_qb, \$36  };
-  assign normalize_2_lza = { normalize_16_lza, normalize_16_qa, \$35 , \$39  };
-  assign normalize_2_lzb = { normalize_16_lzb, normalize_16_qb, \$36 , \$40  };
-  assign normalize_1_lza = { normalize_16_lza, normalize_16_qa, \$35 , \$39 , \$43  };
-  assign normalize_1_lzb = { normalize_16_lzb, normalize_16_qb, \$36 , \$40 , \$44  };
-  assign log_add_t = \$48 [30:0];
-  assign log_add_e = \$52 [36:31];
-  assign mantissa_m = { 1'h1, \$48 [30:0] };
+  assign normalize_8_lza = { normalize_16_lza, \$5  };
+  assign normalize_8_lzb = { normalize_16_lzb, \$6  };
+  assign normalize_4_lza = { normalize_16_lza, \$5 , \$9  };
+  assign normalize_4_lzb = { normalize_16_lzb, \$6 , \$10  };
+  assign normalize_2_lza = { normalize_16_lza, \$5 , \$9 , \$13  };
+  assign normalize_2_lzb = { normalize_16_lzb, \$6 , \$10 , \$14  };
+  assign normalize_1_lza = { normalize_16_lza, \$5 , \$9 , \$13 , \$17  };
+  assign normalize_1_lzb = { normalize_16_lzb, \$6 , \$10 , \$14 , \$18  };
+  assign log_add_t = \$22 [30:0];
+  assign log_add_e = \$26 [36:31];
+  assign mantissa_m = { 1'h1, \$22 [30:0] };
   assign advance = operands__ready;
   assign r2_valid = result__valid;
   assign r2_p = result__payload;

@@ -31,7 +31,6 @@ __all__ = [
     "leading_zeros",
     "normalize_fill_level",
     "shift_left_fill_level",
-    "all_equal",
 ]
 
 
@@ -181,27 +180,6 @@ def normalize_fill_level(x: Value, lz: Value, level: int, width: int, fill: Valu
         return x
     shifted = Cat(fill.replicate(s), x[: width - s])
     return Mux(lz[level], shifted, x)
-
-
-def all_equal(bits: list) -> Value:
-    """1 when all the given 1-bit values are equal: overlapping 4-bit groups, one LUT4 each, ANDed.
-
-    With the sign bit among them this is "all these bits of a two's complement
-    value are sign bits", i.e. a zero test of the one's complement magnitude
-    that needs no XOR level in front.
-    """
-    if len(bits) <= 1:
-        return Const(1, 1)
-    groups = []
-    i = 0
-    while i < len(bits) - 1:
-        g = Cat(*bits[i : i + 4])
-        groups.append((g == 0) | (g == (1 << len(g)) - 1))
-        i += 3
-    out = groups[0]
-    for g in groups[1:]:
-        out = out & g
-    return out
 
 
 # ----------------------------------------------------------------------------- barrel shifter

@@ -107,73 +107,52 @@ def _antilog_steps(dp: Datapath, amount_bits: int, cap: int) -> None:
 # ----------------------------------------------------------------------------- Mitchell multiply
 
 
-def _log_normalize_steps(dp: Datapath, sign_fill: bool = False) -> None:
+def _log_normalize_steps(dp: Datapath) -> None:
     """Leading-one detection fused with the normalizing shifts of ``ua``/``ub``, largest shift first.
 
-    ``ua``/``ub`` are ``N``-bit values shifted with zeros coming in. Adds
+    ``ua``/``ub`` are ``N``-bit magnitudes shifted with zeros coming in. Adds
     ``lza``/``lzb`` (the shift amounts), ``za``/``zb`` (operand is 0) and the
     normalized ``xa``/``xb`` (``P = pow2_ceil(N)`` bits, leading one at the top;
-    for ``P > N`` the low ``P - N`` bits are fill).
+    for ``P > N`` the low ``P - N`` bits are 0).
 
-    With ``sign_fill`` the operands are two's complement and ``u = x << 1``
-    (``N`` bits, the sign ``sa``/``sb`` dropped off the top): the counts are
-    those of the one's complement ``u XOR s``, and the result is that value
-    normalized with ``s`` shifted in, i.e. ``(u << lz) XOR s``. The XOR costs no
-    LUT level: it folds into the last shift's mux.
-
-    Shift ``P/2`` is taken when the top half is zero and shift ``P/4`` when the
-    quarter that ends up on top is: both read flags of the unshifted operand,
-    so the second decision is one mux after the first. The smaller shifts test
-    the top bits of the partly shifted value (folded with the shift's mux).
+    Each shift is taken when the top bits of the partly shifted value are zero
+    (one LUT level, folded with the shift's mux for the small shifts). Up to 16
+    bits the first two decisions read quarter-wise zero flags of the operand
+    instead, so the second is one mux after the first (fewer LUTs and levels;
+    at 32 bits the wide flags cost more than they save).
     """
     N = dp.unit.width
     P = B.pow2_ceil(N)
     levels = list(range(P.bit_length() - 2, -1, -1))  # log2(P) - 1 .. 0: largest shift first
-
-    def is_zero(bits, s):  # all bits equal the fill: 0, or the sign for two's complement operands
-        return bits == (s.replicate(len(bits)) if sign_fill else 0)
+    quarters = 4 <= P <= 16
 
     def first(v):
         out = {k: x for k, x in v.items() if k not in ("ua", "ub")}
         for op in ("a", "b"):
             u = v["u" + op]
-            s = v["s" + op] if sign_fill else Const(0, 1)
             x = Cat(Const(0, P - N), u) if P > N else u
-            if sign_fill and P == N and P >= 8:
-                # r: the two's complement operand; a group of bits of u equals the sign exactly
-                # when the same bits of r, one lower, do: overlapping 4-bit "all equal" LUTs
-                r = Cat(u[1:], s)
-                q = P // 4
-                top = B.all_equal([r[i] for i in range(P - 1, P // 2 - 2, -1)])
-                lower = B.all_equal([r[i] for i in range(P // 2 - 1, q - 2, -1)])  # given top, r[P/2-1] is s
-                upper = B.all_equal([r[i] for i in range(P - 1, P - q - 2, -1)])
-                out.update({"t" + op: top, "q" + op: Mux(top, lower, upper), "z" + op: r == 0})
-            elif P >= 4:
-                q = P // 4
-                zq = [is_zero(x[i * q : (i + 1) * q], s) for i in range(4)]
-                top = zq[3] & zq[2]
-                zero = (u == 0) & ~s if sign_fill else top & zq[1] & zq[0]
-                out.update({"t" + op: top, "q" + op: Mux(top, zq[1], zq[3]), "z" + op: zero})
-            else:
-                out.update({"t" + op: is_zero(x[P - 1 :], s), "z" + op: (u == 0) & ~s})
             out["x" + op] = x
+            if quarters:
+                q = P // 4
+                zq = [x[i * q : (i + 1) * q] == 0 for i in range(4)]
+                top = zq[3] & zq[2]
+                out.update({"t" + op: top, "q" + op: Mux(top, zq[1], zq[3]), "z" + op: top & zq[1] & zq[0]})
+            else:
+                out["z" + op] = u == 0
         return out
 
     for index, level in enumerate(levels):
         sh = 1 << level
-        last = index == len(levels) - 1
 
-        def shift(v, sh=sh, index=index, last=last):
+        def shift(v, sh=sh, index=index):
             v = first(v) if index == 0 else v
             out = {k: x for k, x in v.items() if not (k[0] in "tq" and k[1:] in ("a", "b"))}
             for op in ("a", "b"):
                 x = v["x" + op]
-                s = v["s" + op] if sign_fill else Const(0, 1)
-                t = v[("t", "q")[index] + op] if index < 2 else is_zero(x[P - sh : P], s)
-                x = Mux(t, Cat(Const(0, sh), x[: P - sh]), x)
-                out["x" + op] = x ^ s.replicate(P) if (sign_fill and last) else x
+                t = v[("t", "q")[index] + op] if (quarters and index < 2) else x[P - sh : P] == 0
+                out["x" + op] = Mux(t, Cat(Const(0, sh), x[: P - sh]), x)
                 out["lz" + op] = t if index == 0 else Cat(t, v["lz" + op])  # count bits, MSB found first
-                if index == 0 and "q" + op in v:
+                if index == 0 and quarters:
                     out["q" + op] = v["q" + op]
             return out
 
@@ -181,11 +160,17 @@ def _log_normalize_steps(dp: Datapath, sign_fill: bool = False) -> None:
 
 
 def _tree_normalize_steps(dp: Datapath, sign_fill: bool = False) -> None:
-    """As :func:`_log_normalize_steps`, with all shift amounts from parallel priority trees.
+    """Normalizing shifts of ``ua``/``ub`` with all shift amounts from parallel priority trees.
 
-    The count bits settle in parallel (the largest first), so the shifts run
-    back to back: one LUT level less than the fused detection on iCE40, for
-    about 15 % more LUTs. Used where the sign handling lengthens the path.
+    Adds the same values as :func:`_log_normalize_steps`. The count bits settle
+    in parallel (the largest first), so the shifts run back to back: one LUT
+    level less on iCE40 than the fused detection, for about 5 % more LUTs.
+
+    With ``sign_fill`` the operands are two's complement and ``u = x << 1``
+    (``N`` bits, the sign ``sa``/``sb`` dropped off the top): the counts are
+    those of the one's complement ``u XOR s``, and the result is that value
+    normalized with ``s`` shifted in, ``(u << lz) XOR s``; the XOR folds into
+    the last shift's mux. ``za``/``zb`` flag ``x == 0``.
     """
     N = dp.unit.width
     P = B.pow2_ceil(N)
