@@ -188,8 +188,9 @@ def _tree_normalize_steps(dp: Datapath, sign_fill: bool = False) -> None:
 
     dp.add("leading_zeros", 3, count)
     for index, level in enumerate(levels):
+        last = index == len(levels) - 1
 
-        def shift(v, level=level, last=index == len(levels) - 1):
+        def shift(v, level=level, last=last):
             out = dict(v)
             for op in ("a", "b"):
                 s = v["s" + op] if sign_fill else Const(0, 1)

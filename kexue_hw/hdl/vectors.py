@@ -15,6 +15,7 @@ from ..spec import IntUnit, SpecError
 
 __all__ = ["exhaustive", "random_pairs", "expected", "output_bits", "to_bits", "pattern_values"]
 
+
 def exhaustive(unit: IntUnit) -> tuple[np.ndarray, np.ndarray]:
     """All ``2**(2N)`` operand pairs, ``a`` major (int64 arrays)."""
     values = np.arange(unit.min_value, unit.max_value + 1, dtype=np.int64)

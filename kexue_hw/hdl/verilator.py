@@ -105,7 +105,7 @@ def lanes_wrapper(top: str, unit: IntUnit, op: str, lanes: int, mode: str) -> st
         S = _slot_bits(unit, op)
         pad = S - OB - int(div)
         flag = "u_flag, " if div else ""
-        result = f".q(u_q), .div_by_zero(u_flag)" if div else ".p(u_q)"
+        result = ".q(u_q), .div_by_zero(u_flag)" if div else ".p(u_q)"
         fill = f"{pad}'d0, " if pad else ""
         return (
             f"\nmodule kx_lanes(a, b0, out_bus);\n"
@@ -263,9 +263,11 @@ def run_vectors(
             pa, pb = np.ascontiguousarray(V.to_bits(ca, 64)), np.ascontiguousarray(V.to_bits(cb, 64))
             got = np.empty(len(ca), dtype=np.uint64)
             flags = np.empty(len(ca), dtype=np.uint8)
+            ready = round(ready_probability * 1000)
             tc = time.thread_time()
-            cycles += harness.lib.kx_eval_pairs(model, len(ca), pa.ctypes.data, pb.ctypes.data, got.ctypes.data,
-                                               flags.ctypes.data, int(round(ready_probability * 1000)), seed)  # fmt: skip
+            cycles += harness.lib.kx_eval_pairs(
+                model, len(ca), pa.ctypes.data, pb.ctypes.data, got.ctypes.data, flags.ctypes.data, ready, seed
+            )
             busy += time.thread_time() - tc
             exp, exp_flags = V.expected(unit, op, ca, cb)
             bad = np.nonzero((got != exp) | (flags.astype(bool) != exp_flags))[0]

@@ -25,8 +25,14 @@ def test_pipelined_streams():
 
 @pytest.mark.parametrize(
     "unit,op",
-    [(Mitchell(8), "mul"), (Mitchell(8), "div"), (MBM(8), "mul"), (ILM(8, corrections=2), "mul"), (Exact(8), "mul"),
-     (Exact(8), "div")],  # fmt: skip
+    [
+        (Mitchell(8), "mul"),
+        (Mitchell(8), "div"),
+        (MBM(8), "mul"),
+        (ILM(8, corrections=2), "mul"),
+        (Exact(8), "mul"),
+        (Exact(8), "div"),
+    ],
 )
 def test_every_family_builds(unit, op):
     assert build(unit, op, stages=0) is not None

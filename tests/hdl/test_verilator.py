@@ -8,6 +8,7 @@ from kexue_hw.hdl import vectors as V
 
 from hdl_tools import requires_verilator
 
+
 @pytest.fixture(scope="module")
 def vl():
     from kexue_hw.hdl import verilator
@@ -73,9 +74,11 @@ def test_harness_reports_mismatches(vl, monkeypatch):
     assert "a=1 b=16 got=0x10/0 expected=0x11/0" in run.details  # MBM adds floor(5/64 * 2**4)
 
 
-@pytest.mark.parametrize("unit,op", [(Mitchell(7, signed=True), "mul"), (Mitchell(6), "div"),
-                                     (Exact(6, signed=True), "div")],  # fmt: skip
-                         ids=lambda x: x if isinstance(x, str) else x.describe())
+@pytest.mark.parametrize(
+    "unit,op",
+    [(Mitchell(7, signed=True), "mul"), (Mitchell(6), "div"), (Exact(6, signed=True), "div")],
+    ids=lambda x: x if isinstance(x, str) else x.describe(),
+)
 def test_range_checker_agrees_with_the_golden_vectors(unit, op):
     """The Numba checker of exhaustive runs reads the pair order, signs and flags as vectors.expected does."""
     from kexue_hw.hdl import verilator as vl
@@ -89,7 +92,10 @@ def test_range_checker_agrees_with_the_golden_vectors(unit, op):
     code, p = vl._golden(unit, op)
     zero = vl._zero_column(unit, op)
     report = np.full(10, -1, dtype=np.int64)
-    check = lambda start, out: vl._check_range(code, p, N, unit.signed, bits, op == "div", start, out, zero, report)  # noqa: E731
+
+    def check(start, out):
+        return vl._check_range(code, p, N, unit.signed, bits, op == "div", start, out, zero, report)
+
     assert check(0, words) == 0
     assert check(1000, words[1000:3000]) == 0  # chunks may start inside a row
     words[123] ^= np.uint64(1 << bits if op == "div" else 1)
