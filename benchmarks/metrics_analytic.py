@@ -1,16 +1,23 @@
-"""Exact exhaustive Mitchell multiplier metrics at 24 and 32 bits (analytic engine), and its check.
+"""Closed-form exhaustive metrics: 24/32-bit Mitchell figures, and the check against the brute force.
 
     python benchmarks/metrics_analytic.py --json            # 24/32-bit figures, timings, 16-bit speed-up
     python benchmarks/metrics_analytic.py --json --widths 24  # a quicker subset
-    python benchmarks/metrics_analytic.py --check           # equal to the brute force at every width 2..16
+    python benchmarks/metrics_analytic.py --check           # every fast path equal to the brute force, widths 2..16
+    python benchmarks/metrics_analytic.py --check --min-width 16 --json   # the 16-bit cases, timings as JSON
 
 ``--json`` prints one JSON object: for each width and signedness the full
 ``ErrorMetrics`` (``seconds`` = analytic time, JIT excluded), plus the 16-bit
 unsigned analytic and brute-force times measured in the same run and their
-ratio. ``--check`` compares ``analytic_error_metrics`` with
-``error_metrics(unit, exhaustive=True, method="brute")`` for widths 2..16, unsigned and signed,
-untruncated and with ``frac_bits = width // 2`` (counts exact, other figures to
-1e-12 relative, worst pairs by their error), and exits non-zero on a mismatch.
+ratio. ``--check`` compares ``error_metrics(unit, op, exhaustive=True)`` (the
+closed forms: :mod:`kexue_hw.metrics_analytic` for Mitchell products,
+:mod:`kexue_hw.metrics_rows` for MBM, ILM and Mitchell's divider) with
+``method="brute"`` at every width ``--min-width``..``--max-width``, unsigned and
+signed: Mitchell untruncated and with ``frac_bits = width // 2``, MBM, ILM with
+0..3 corrections, Mitchell's divider (``--families`` picks a subset). Counts,
+extremes (``wce wcre rel_min rel_max``) and worst pairs must be identical, the
+sums (``mae mse mre bias nmed``) equal to 1e-12 relative; exits non-zero on a
+mismatch. Each line (and with ``--json`` each record) gives both timings from the
+same run.
 """
 
 from __future__ import annotations
@@ -23,57 +30,68 @@ import platform
 import sys
 import time
 
-from kexue_hw import Mitchell
-from kexue_hw.arith.reference import mitchell_mul
+from kexue_hw import ILM, MBM, Mitchell
 from kexue_hw.metrics import error_metrics
 from kexue_hw.metrics_analytic import _exact_pairs, analytic_error_metrics
 
+EXACT = ("pairs", "ep", "wce", "wcre", "rel_min", "rel_max", "worst_abs_pair", "worst_rel_pair")
+SUMS = ("mae", "mse", "mre", "bias", "nmed")
 FIELDS = ("ep", "mae", "mse", "wce", "mre", "wcre", "bias", "nmed", "rel_min", "rel_max")
+FAMILIES = ("mitchell", "mbm", "ilm", "div")
 
 
-def _pair_err(unit, pair):
-    if not pair:
-        return None
-    a, b = pair
-    e = abs(mitchell_mul(a, b, unit.kept_frac_bits) - a * b)
-    return e, e / abs(a * b)
+def cases(width: int, families) -> list:
+    out = []
+    for signed in (False, True):
+        if "mitchell" in families:
+            out += [(Mitchell(width, signed), "mul"), (Mitchell(width, signed, width // 2), "mul")]
+        if "mbm" in families:
+            out.append((MBM(width, signed), "mul"))
+        if "ilm" in families:
+            out += [(ILM(width, signed, c), "mul") for c in range(4)]
+        if "div" in families:
+            out.append((Mitchell(width, signed), "div"))
+    return out
 
 
-def compare(unit) -> tuple[list[str], float, float, float]:
-    """(mismatches, worst relative deviation over the float fields, analytic s, brute-force s)."""
-    fast = analytic_error_metrics(unit)
-    slow = error_metrics(unit, exhaustive=True, method="brute")
+def compare(unit, op: str = "mul") -> tuple[list[str], float, float, float]:
+    """(mismatches, worst relative deviation over the sums, fast-path s, brute-force s)."""
+    fast = error_metrics(unit, op, exhaustive=True)
+    slow = error_metrics(unit, op, exhaustive=True, method="brute")
     bad, dev = [], 0.0
-    if fast.pairs != slow.pairs or fast.ep * fast.pairs != slow.ep * slow.pairs:
-        bad.append(f"counts {fast.pairs} {fast.ep} vs {slow.pairs} {slow.ep}")
-    for f in FIELDS:
+    for f in EXACT:
+        if getattr(fast, f) != getattr(slow, f):
+            bad.append(f"{f} {getattr(fast, f)!r} vs {getattr(slow, f)!r}")
+    for f in SUMS:
         x, y = getattr(fast, f), getattr(slow, f)
         d = 0.0 if x == y else abs(x - y) / max(abs(x), abs(y))
         dev = max(dev, d)
         if d > 1e-12:
             bad.append(f"{f} {x!r} vs {y!r}")
-    fa, sa = _pair_err(unit, fast.worst_abs_pair), _pair_err(unit, slow.worst_abs_pair)
-    if (fa and fa[0]) != (sa and sa[0]):
-        bad.append(f"worst_abs_pair {fast.worst_abs_pair} {fa} vs {slow.worst_abs_pair} {sa}")
-    fr, sr = _pair_err(unit, fast.worst_rel_pair), _pair_err(unit, slow.worst_rel_pair)
-    if fr[1] != sr[1]:
-        bad.append(f"worst_rel_pair {fast.worst_rel_pair} {fr} vs {slow.worst_rel_pair} {sr}")
     return bad, dev, fast.seconds, slow.seconds
 
 
-def check(max_width: int) -> int:
+def check(min_width: int, max_width: int, families, as_json: bool) -> int:
     failures = 0
+    records = []
     t0 = time.perf_counter()
-    for width in range(2, max_width + 1):
-        for signed in (False, True):
-            for t in (None, width // 2):
-                unit = Mitchell(width, signed, t)
-                bad, dev, ta, tb = compare(unit)
-                failures += bool(bad)
-                status = "ok" if not bad else "MISMATCH " + "; ".join(bad)
-                print(f"{unit.describe():22s} max rel dev {dev:.1e}  analytic {ta:8.4f} s  brute {tb:8.3f} s  {status}")
-                sys.stdout.flush()
-    print(f"{'all equal' if not failures else f'{failures} MISMATCHES'} ({time.perf_counter() - t0:.0f} s)")
+    for width in range(min_width, max_width + 1):
+        for unit, op in cases(width, families):
+            bad, dev, ta, tb = compare(unit, op)
+            failures += bool(bad)
+            status = "ok" if not bad else "MISMATCH " + "; ".join(bad)
+            line = f"{unit.describe():16s} {op}  max rel dev {dev:.1e}  fast {ta:8.4f} s  brute {tb:8.3f} s  {status}"
+            print(line, file=sys.stderr if as_json else sys.stdout, flush=True)
+            records.append(
+                {"unit": unit.describe(), "op": op, "fast_seconds": ta, "brute_seconds": tb, "max_rel_dev": dev,
+                 "equal": not bad, "mismatches": bad}
+            )
+    total = time.perf_counter() - t0
+    summary = f"{'all equal' if not failures else f'{failures} MISMATCHES'} ({len(records)} cases, {total:.0f} s)"
+    if as_json:
+        print(json.dumps({"benchmark": "metrics_check", "widths": [min_width, max_width], "cases": records,
+                          "failures": failures, "load_avg_1min": os.getloadavg()[0]}, indent=1))
+    print(summary, file=sys.stderr if as_json else sys.stdout)
     return 1 if failures else 0
 
 
@@ -117,12 +135,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     ap.add_argument("--check", action="store_true", help="compare with the brute force at widths 2..--max-width")
+    ap.add_argument("--min-width", type=int, default=2)
     ap.add_argument("--max-width", type=int, default=16)
+    ap.add_argument("--families", nargs="+", choices=FAMILIES, default=list(FAMILIES), help="--check: unit families")
     ap.add_argument("--widths", type=int, nargs="+", default=[24, 32])
     ap.add_argument("--ratio-width", type=int, default=16, help="width of the analytic/brute-force timing (0: skip)")
     args = ap.parse_args()
+    if not 2 <= args.min_width <= args.max_width <= 16:
+        ap.error(f"--min-width/--max-width must satisfy 2 <= min <= max <= 16, got {args.min_width}, {args.max_width}")
     if args.check:
-        sys.exit(check(args.max_width))
+        sys.exit(check(args.min_width, args.max_width, args.families, args.json))
     res = figures(args.widths, args.ratio_width)
     if args.json:
         print(json.dumps(res, indent=1))

@@ -20,14 +20,27 @@ COMMAND_MODULES = [
     "kexue_hw.emulate.cli",
     "kexue_hw.kernels.cli",
     "kexue_hw.models.mwp.cli",
+    "kexue_hw.models.pet.cli",
     "kexue_hw.study.cli",
+    "kexue_hw.optim.cli",
 ]
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit status 2): the problem and where to read more."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+#: exceptions that mean the user asked for something impossible: one line, exit status 2
+USAGE_ERRORS = (ValueError, ZeroDivisionError, OSError, MemoryError)
 
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="kexue-hw",
         description="Log-domain approximate arithmetic: golden models, error metrics, RTL, torch emulation.",
     )
@@ -47,19 +60,50 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     import os
 
-    from .spec import SpecError
-
     # torch and Numba keep separate OpenMP thread pools; spin-waiting between them
     # slows emulated models several-fold (benchmarks/emulate.md). Set before torch loads.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    leaf = _leaf_parser(parser, args)
+    if extra:  # name the subcommand the options were given to
+        leaf.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.prog = leaf.prog
+    if os.environ.get("KEXUE_HW_DEBUG"):
+        return int(args.func(args) or 0)
     try:
         return int(args.func(args) or 0)
-    except (SpecError, ValueError, ZeroDivisionError) as e:
-        print(f"kexue-hw {args.command}: error: {e}", file=sys.stderr)
+    except USAGE_ERRORS as e:  # SpecError, UsageError, OperandError, a file that cannot be read or written
+        _error(args, e)
         return 2
+    except (RuntimeError, ImportError) as e:  # a tool, a run or an optional part that failed or is missing
+        _error(args, e)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{args.prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _leaf_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub)parser of the subcommand ``args`` were parsed for (``kexue-hw mwp eval``'s, say)."""
+    while True:
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if sub is None or getattr(args, sub.dest, None) not in sub.choices:
+            return parser
+        parser = sub.choices[getattr(args, sub.dest)]
+
+
+def _error(args, e: BaseException) -> None:
+    """One line on stderr: the command, and the message (its lines joined; the class name if it has none)."""
+    text = "; ".join(line.strip() for line in str(e).splitlines() if line.strip()) or type(e).__name__
+    if isinstance(e, MemoryError):
+        text = f"out of memory ({text}); ask for less"
+    elif isinstance(e, ImportError):
+        text += " (an optional part of kexue-hw is not installed)"
+    elif isinstance(e, RuntimeError):
+        text += " (KEXUE_HW_DEBUG=1 shows the traceback)"
+    print(f"{args.prog}: error: {text}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -39,8 +39,13 @@ after it (a group: the ``b`` sharing ``rb'``); the relative error is largest at
 ``t - 1``, at the end of the first group, or at the end of the first carry group.
 With truncation these three candidates per outer value are evaluated bit-exactly;
 without it ``|e|`` is a concave quadratic in ``ra`` on each side of the threshold
-(vertex, exact integers) and ``|rel| <= x(1-x)/((1+x)(2-x)) <= 1/9`` with
-``x = ra/2**ka``, reached at ``a = b = 3``.
+(vertex, exact integers, every maximizer kept) and the relative error is
+largest at ``rb = t - 1`` or ``t`` for ``ra`` next to ``2**ka / 2`` (along the
+threshold ``|rel| = x(1-x)/((1+x)(2-x))``, ``x = ra/2**ka``): those candidates
+are evaluated as the brute force evaluates a pair. Ties go to the pair the
+brute-force sweep meets first (``a`` then ``b`` ascending over the values; the
+error is symmetric, so a magnitude pair first appears as ``(min, max)``, or
+``(-max, -min)`` when signed).
 
 Signed units are sign-magnitude inside: magnitudes ``1 .. 2**(N-1) - 1`` occur
 twice (pair weight 4), ``2**(N-1)`` once (its pairs are added as one direct row).
@@ -51,14 +56,16 @@ Precision
 ``ep`` is an exact integer count (closed form: a pair is exact iff no bits are
 dropped and one remainder is zero). ``wce`` and the worst pairs are exact
 integers. Without truncation ``mae``, ``mse`` and ``nmed`` come from exact
-integer sums (correctly rounded) and ``wcre = 1/9`` exactly; ``mre``/``bias``
+integer sums (correctly rounded); ``mre``/``bias``
 are sums of non-negative terms (no cancellation), each term within a few ulps,
 accumulated per 4096-value block (vectorized) and then with TwoSum
 compensation and ``math.fsum``: relative error ~1e-15 (measured 2e-16 against
 ``math.fsum`` of every pair's error at 12-13 bits). With truncation every sum is
-such a compensated float64 sum of non-negative terms (~1e-15), and ``wcre`` is
+such a compensated float64 sum of non-negative terms (~1e-15). ``wcre`` is
 ``float(|e|) / float(a*b)`` maximized over the candidates, as the brute force
-computes it (exact when the products fit 53 bits, i.e. up to 26 bits).
+computes it (exact when the products fit 53 bits, i.e. up to 26 bits). Every
+error is ``<= 0``, so ``bias = -mre``, ``rel_min = -wcre`` and ``rel_max = 0``
+(reached by the exact pairs, which always exist: ``a = 1``).
 """
 
 from __future__ import annotations
@@ -73,6 +80,7 @@ from llvmlite import ir
 from numba import njit, prange
 from numba.extending import intrinsic
 
+from .arith.reference import mitchell_mul
 from .metrics_core import ErrorMetrics, progress_bar
 from .spec import Mitchell, SpecError
 
@@ -287,9 +295,26 @@ def _stream_trunc(kb, T, carry):
 # ----------------------------------------------------------------------------- extremes
 
 
+@njit(inline="always", cache=True)
+def _earlier(a, b, a0, b0, signed):
+    """Whether the magnitude pair ``(a, b)`` (or its mirror) comes before ``(a0, b0)`` in the brute force's sweep.
+
+    The sweep runs ``a`` then ``b`` ascending over the values; the error is symmetric, so a
+    pair's first appearance is ``(min, max)`` unsigned and ``(-max, -min)`` signed.
+    """
+    lo, hi = min(a, b), max(a, b)
+    lo0, hi0 = min(a0, b0), max(a0, b0)
+    if signed:
+        return hi > hi0 or (hi == hi0 and lo > lo0)
+    return lo < lo0 or (lo == lo0 and hi < hi0)
+
+
 @njit(cache=True)
-def _extremes(kb, T, ext_pair):
-    """Largest ``|e|`` and ``|e|/(a*b)`` over ``ka <= kb``: three candidate ``b`` per outer ``a``."""
+def _extremes(kb, T, signed, ext_pair):
+    """Largest ``|e|`` and ``|e|/(a*b)`` over ``ka <= kb``: three candidate ``b`` per outer ``a``.
+
+    Ties go to the pair that comes first in the brute force's sweep (:func:`_earlier`).
+    """
     X = np.int64(1) << kb
     sb = _step(kb, T)
     best_abs = U64(0)
@@ -315,12 +340,12 @@ def _extremes(kb, T, ext_pair):
                         rb = min(t + sb, X) - 1
                     b = X + rb
                     e, ex = _abs_err(ka, rap, a, kb, rb & ~(sb - 1), b)
-                    if e > best_abs:
+                    if e > best_abs or (e == best_abs and e > 0 and _earlier(a, b, ext_pair[0], ext_pair[1], signed)):
                         best_abs = e
                         ext_pair[0] = a
                         ext_pair[1] = b
                     r = float(e) / float(ex)
-                    if r > best_rel:
+                    if r > best_rel or (r == best_rel and _earlier(a, b, ext_pair[2], ext_pair[3], signed)):
                         best_rel = r
                         ext_pair[2] = a
                         ext_pair[3] = b
@@ -328,12 +353,12 @@ def _extremes(kb, T, ext_pair):
 
 
 @njit(parallel=True, cache=True)
-def _run(kbs, kinds, T, trunc, sums, ext_abs, ext_rel, ext_pair):
+def _run(kbs, kinds, T, trunc, signed, sums, ext_abs, ext_rel, ext_pair):
     for i in prange(kbs.size):
         kb = kbs[i]
         kind = kinds[i]
         if kind == 2:
-            ea, er = _extremes(kb, T, ext_pair[i])
+            ea, er = _extremes(kb, T, signed, ext_pair[i])
             ext_abs[i] = ea
             ext_rel[i] = er
         elif trunc:
@@ -348,7 +373,10 @@ def _run(kbs, kinds, T, trunc, sums, ext_abs, ext_rel, ext_pair):
 
 @njit(parallel=True, cache=True)
 def _top_row(K, T, chunk, sums, ext_abs, ext_rel, ext_pair):
-    """Signed units: every main magnitude ``a < 2**K`` against the lone magnitude ``M = 2**K``."""
+    """Signed units: every main magnitude ``a < 2**K`` against the lone magnitude ``M = 2**K``.
+
+    Ties go to the larger ``a`` (the sweep meets ``(-M, -a)`` first for the largest ``a``).
+    """
     M = np.int64(1) << K
     for c in prange(sums.shape[0]):
         ah = al = qh = ql = rh = rl = 0.0
@@ -367,11 +395,11 @@ def _top_row(K, T, chunk, sums, ext_abs, ext_rel, ext_pair):
             ah, al = _add(ah, al, fe)
             qh, ql = _add(qh, ql, fe * fe)
             rh, rl = _add(rh, rl, r)
-            if e > best_abs:
+            if e >= best_abs and e > 0:
                 best_abs = e
                 ext_pair[c, 0] = a
                 ext_pair[c, 1] = M
-            if r > best_rel:
+            if r >= best_rel:
                 best_rel = r
                 ext_pair[c, 2] = a
                 ext_pair[c, 3] = M
@@ -424,7 +452,7 @@ def _closed_forms(K: int):
     no carry ``sum_{rb<t} ra*rb``, carry ``sum_{rb>=t} (A - ra)(X - rb)`` with ``n = X - t = g*ra``.
     """
     s_abs = s_sq = 0
-    best = (0, 0, 0)  # (|e|, a, b)
+    best, best_pairs = 0, []  # largest |e| and every magnitude pair (ka <= kb) reaching it
     for kb in range(K):
         X = 1 << kb
         for ka in range(kb + 1):
@@ -440,27 +468,47 @@ def _closed_forms(K: int):
             s_sq += f * nsq
             # extremes: no carry ra*(X - 1 - g*ra) at rb = t - 1; carry (A - ra)*ra*g at rb = t (ra >= 1)
             v = (X - 1) // (2 * g)
-            for r in {min(max(x, 0), A - 1) for x in (v, v + 1)}:
-                e = r * (X - 1 - g * r)
-                if e > best[0]:
-                    best = (e, A + r, 2 * X - g * r - 1)
-            for r in {min(max(x, 1), A - 1) for x in (A // 2, A // 2 + 1)} if A > 1 else ():
-                e = (A - r) * r * g
-                if e > best[0]:
-                    best = (e, A + r, 2 * X - g * r)
-    return s_abs, s_sq, best
+            no_carry = {min(max(x, 0), A - 1) for x in (v, v + 1)}
+            carry = {min(max(x, 1), A - 1) for x in (A // 2, A // 2 + 1)} if A > 1 else set()
+            cands = [(r * (X - 1 - g * r), A + r, 2 * X - g * r - 1) for r in no_carry]
+            cands += [((A - r) * r * g, A + r, 2 * X - g * r) for r in carry]
+            for e, a, b in cands:
+                if e > best:
+                    best, best_pairs = e, []
+                if e == best:
+                    best_pairs.append((a, b))
+    return s_abs, s_sq, best, best_pairs
+
+
+def _rel_candidates(K: int) -> list[tuple[int, int]]:
+    """Untruncated: magnitude pairs (``ka <= kb``) that can reach the largest ``|e|/(a*b)``.
+
+    On a run of fixed ``ra`` the relative error grows with ``rb`` up to the carry threshold ``t``
+    and falls after it, so per ``ra`` only ``rb = t - 1`` and ``t`` count; along them it is
+    ``x(1-x)/((1+x)(2-x))`` (``x = ra/2**ka``, carry side) or less, largest at ``ra = 2**ka / 2``.
+    The neighbours of that ``ra`` are included as well.
+    """
+    out = []
+    for kb in range(1, K):
+        X = 1 << kb
+        for ka in range(1, kb + 1):
+            A, g = 1 << ka, 1 << (kb - ka)
+            for ra in {r for r in (A // 2 - 1, A // 2, A // 2 + 1) if 0 <= r < A}:
+                t = X - g * ra
+                out += [(A + ra, X + rb) for rb in (t - 1, t) if 0 <= rb < X]
+    return out
 
 
 def _alloc(n):
     return np.zeros((n, _NSUM)), np.zeros(n, dtype=np.uint64), np.full(n, -1.0), np.zeros((n, 4), dtype=np.int64)
 
 
-def _run_tasks(tasks, T, trunc):
+def _run_tasks(tasks, T, trunc, signed=False):
     kbs = np.array([t[0] for t in tasks], dtype=np.int64)
     kinds = np.array([t[1] for t in tasks], dtype=np.int64)
     out = _alloc(len(tasks))
     with numba.parallel_chunksize(1):  # tasks are uneven: hand them out one at a time
-        _run(kbs, kinds, np.int64(T), trunc, *out)
+        _run(kbs, kinds, np.int64(T), trunc, signed, *out)
     return out
 
 
@@ -485,8 +533,18 @@ def _exact_pairs(N: int, signed: bool, T: int) -> tuple[int, int]:
     return nonzero * nonzero, 2 * powers * untruncated - powers * powers
 
 
-def _signed_value(m: int, unit: Mitchell) -> int:
-    return m if m <= unit.max_value else -m
+def _first_in_sweep(pairs: list, signed: bool) -> tuple:
+    """The pair among magnitude pairs ``pairs`` (and their mirrors) that the brute-force sweep meets first, as values.
+
+    The sweep runs ``a`` then ``b`` ascending over the values: unsigned, the smallest
+    ``(min, max)``; signed, ``(-max, -min)`` for the largest magnitudes (negative values first).
+    """
+    if not pairs:
+        return ()
+    if signed:
+        hi, lo = max((max(p), min(p)) for p in pairs)
+        return (-hi, -lo)
+    return min((min(p), max(p)) for p in pairs)
 
 
 def analytic_error_metrics(unit: Mitchell, progress: bool = False) -> ErrorMetrics:
@@ -497,8 +555,8 @@ def analytic_error_metrics(unit: Mitchell, progress: bool = False) -> ErrorMetri
     steps in all), the rest in closed form; with truncation the sums of ``|e|``
     and ``e**2`` and the extremes are streamed as well (several times slower).
     Parallel over (exponent, pass) tasks with Numba. ``seconds`` excludes JIT
-    compilation. Worst pairs may differ from the brute force's on ties (same
-    error figures). Precision: see the module docstring.
+    compilation. Worst pairs break ties as the brute force does (the first pair
+    of its sweep). Precision: see the module docstring.
     """
     if not isinstance(unit, Mitchell):
         raise SpecError(f"analytic metrics exist for Mitchell units only, got {unit!r}")
@@ -517,7 +575,7 @@ def analytic_error_metrics(unit: Mitchell, progress: bool = False) -> ErrorMetri
     parts = []
     try:
         for g in groups:
-            parts.append((g, _run_tasks(g, T, trunc)))
+            parts.append((g, _run_tasks(g, T, trunc, signed)))
             if bar is not None:
                 bar.update(bar.task_ids[0], advance=1)
     finally:
@@ -525,27 +583,40 @@ def analytic_error_metrics(unit: Mitchell, progress: bool = False) -> ErrorMetri
             bar.stop()
 
     acc = {c: [] for c in range(3)}  # float parts of sum |e|, sum e**2, sum |rel|
-    best_abs, abs_pair, best_rel, rel_pair = 0, (), -1.0, ()
+    best_abs, abs_pairs, best_rel, rel_pairs = 0, [], -1.0, []
+
+    def fold_abs(e, pair):
+        nonlocal best_abs, abs_pairs
+        if e > best_abs:
+            best_abs, abs_pairs = e, []
+        if e == best_abs and e > 0:
+            abs_pairs.append(pair)
+
+    def fold_rel(r, pair):
+        nonlocal best_rel, rel_pairs
+        if r > best_rel:
+            best_rel, rel_pairs = r, []
+        if r == best_rel:
+            rel_pairs.append(pair)
+
     for g, (sums, ext_abs, ext_rel, ext_pair) in parts:
         for i, (_, kind) in enumerate(g):
             if kind == _EXT:
-                if int(ext_abs[i]) > best_abs:
-                    best_abs, abs_pair = int(ext_abs[i]), (int(ext_pair[i, 0]), int(ext_pair[i, 1]))
-                if ext_rel[i] > best_rel:
-                    best_rel, rel_pair = float(ext_rel[i]), (int(ext_pair[i, 2]), int(ext_pair[i, 3]))
+                fold_abs(int(ext_abs[i]), (int(ext_pair[i, 0]), int(ext_pair[i, 1])))
+                fold_rel(float(ext_rel[i]), (int(ext_pair[i, 2]), int(ext_pair[i, 3])))
             else:
                 for c in range(3) if trunc else (2,):
                     acc[c] += [w2 * sums[i, 2 * c], w2 * sums[i, 2 * c + 1]]
     if trunc:
         sum_abs, sum_sq = math.fsum(acc[0]), math.fsum(acc[1])
-    else:  # exact integers
-        s_abs, s_sq, (best_abs, a, b) = _closed_forms(K)
+    else:  # exact integers; the extremes from the closed-form candidates, evaluated as the brute force does
+        s_abs, s_sq, e_max, maximizers = _closed_forms(K)
         sum_abs, sum_sq = Fraction(w2 * s_abs), Fraction(w2 * s_sq)
-        abs_pair = (a, b)
-        if K >= 2:  # |rel| <= x(1-x)/((1+x)(2-x)) <= 1/9 (x = ra/2**ka), reached at a = b = 3 * 2**(ka-1)
-            best_rel, rel_pair = 1 / 9, (3, 3)
-        else:
-            best_rel, rel_pair = 0.0, (1, 1)
+        for pair in maximizers:
+            fold_abs(e_max, pair)
+        for a, b in _rel_candidates(K):
+            e = a * b - mitchell_mul(a, b)
+            fold_rel(float(e) / float(a * b), (a, b))
     if signed and trunc:  # pairs (a, 2**K) and (2**K, a): weight 2 each; (2**K, 2**K) is exact
         M = 1 << K
         chunk = 1 << 16
@@ -555,12 +626,9 @@ def analytic_error_metrics(unit: Mitchell, progress: bool = False) -> ErrorMetri
         for c in range(3):
             acc[c] += list(4 * sums[:, 2 * c]) + list(4 * sums[:, 2 * c + 1])
         sum_abs, sum_sq = math.fsum(acc[0]), math.fsum(acc[1])
-        i = int(np.argmax(ext_abs))
-        if int(ext_abs[i]) > best_abs:
-            best_abs, abs_pair = int(ext_abs[i]), (int(ext_pair[i, 0]), int(ext_pair[i, 1]))
-        i = int(np.argmax(ext_rel))
-        if ext_rel[i] > best_rel:
-            best_rel, rel_pair = float(ext_rel[i]), (int(ext_pair[i, 2]), int(ext_pair[i, 3]))
+        for i in range(ext_abs.size):
+            fold_abs(int(ext_abs[i]), (int(ext_pair[i, 0]), int(ext_pair[i, 1])))
+            fold_rel(float(ext_rel[i]), (int(ext_pair[i, 2]), int(ext_pair[i, 3])))
     sum_rel = math.fsum(acc[2])
     seconds = time.perf_counter() - t0
 
@@ -568,11 +636,16 @@ def analytic_error_metrics(unit: Mitchell, progress: bool = False) -> ErrorMetri
     n_rel, n_exact = _exact_pairs(N, signed, T)
     max_mag = unit.max_magnitude
     mae = float(sum_abs / pairs)
+    # every error is <= 0 (module docstring): the signed relative error is -|rel|, its largest value is 0
+    # exactly when some pair of non-zero operands is exact (always: a = 1), its smallest is -wcre
+    assert n_exact > 0
     wcre = max(best_rel, 0.0)
-    if best_abs == 0:
-        abs_pair = ()  # as the brute force: no pair beats a zero error
-    if best_rel <= 0.0:
-        rel_pair = (1, 1)
+    abs_pair = _first_in_sweep(abs_pairs, signed)  # () when no pair has an error, as the brute force
+    if best_rel > 0.0:
+        rel_pair = _first_in_sweep(rel_pairs, signed)
+    else:  # every relative error is 0: the brute force reports its first pair with non-zero operands
+        first = unit.min_value if signed else 1
+        rel_pair = (first, first)
     return ErrorMetrics(
         unit=unit.family,
         op="mul",
@@ -587,12 +660,12 @@ def analytic_error_metrics(unit: Mitchell, progress: bool = False) -> ErrorMetri
         wce=float(best_abs),
         mre=sum_rel / n_rel,
         wcre=wcre,
-        bias=-sum_rel / n_rel,
+        bias=-sum_rel / n_rel,  # the sum of (approx - exact)/exact: each term is -|rel|
         nmed=float(Fraction(sum_abs) / pairs / (max_mag * max_mag)),
         rel_min=-wcre if wcre > 0 else 0.0,
-        rel_max=0.0,
-        worst_abs_pair=tuple(_signed_value(m, unit) for m in abs_pair),
-        worst_rel_pair=tuple(_signed_value(m, unit) for m in rel_pair),
+        rel_max=0.0,  # attained by the exact pairs (n_exact > 0)
+        worst_abs_pair=abs_pair,
+        worst_rel_pair=rel_pair,
         seed=None,
         params=unit.params(),
     )

@@ -101,7 +101,7 @@ def metrics_section(mode: str, steps: Steps, found: dict) -> str:
     parts = [
         "EvoApproxLib definitions (`kexue_hw.metrics`): relative figures are fractions; `mre`, `wcre`, `bias` over "
         "pairs with a non-zero exact result; `nmed = mae / max|exact|`. `seconds` is each sweep's own time "
-        f"({'16-bit rows sampled with 1,000,000 pairs, seed 0' if not exhaustive16 else 'all 2^32 pairs at 16 bits, through the closed-form paths of `kexue_hw.metrics_analytic`, proven equal to the brute-force sweep'}).\n"
+        f"({'16-bit rows sampled with 1,000,000 pairs, seed 0' if not exhaustive16 else 'all 2^32 pairs at 16 bits, through the closed-form paths of `kexue_hw.metrics_analytic`, equal to the brute-force sweep up to 16 bits by `benchmarks/metrics_analytic.py --check`'}).\n"
     ]
     for width in (8, 16):
         for signed in (False, True):
@@ -255,6 +255,9 @@ def register(sub) -> None:
 
 
 def _cmd(args) -> int:
+    from .cli_values import output_dir
+
+    output_dir("-o", args.output)
     mode = "quick" if args.quick else "full" if args.full else "default"
     path = write_report(args.output, mode, force=args.force)
     print(path)

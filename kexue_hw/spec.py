@@ -92,6 +92,16 @@ class FloatFormat:
         return ((1 << self.exp_bits) - 1) << self.man_bits
 
     @property
+    def max_finite(self) -> float:
+        """The largest finite value, ``(2 - 2**-man_bits) * 2**bias``."""
+        return (2.0 - 2.0**-self.man_bits) * 2.0**self.bias
+
+    @property
+    def min_normal(self) -> float:
+        """The smallest positive normal value, ``2**(1 - bias)`` (smaller magnitudes are subnormal)."""
+        return 2.0 ** (1 - self.bias)
+
+    @property
     def shift(self) -> int:
         """Left shift from the format's bit pattern to its container's (bf16: 16, else 0)."""
         return self.container_bits - self.bits
@@ -549,6 +559,6 @@ def unit_from_name(
     if any(key.startswith(f + "_") for f in _FAMILIES):
         return parse_unit(name)
     raise SpecError(
-        f"unknown unit {name!r}: choose one of {', '.join(unit_families(integer_only=True))} "
-        "(or --format for floats), or a full name such as mitchell_s8_t3"
+        f"unknown unit {name!r}: choose one of {', '.join(unit_families(integer_only=True))}, "
+        "or a full name such as mitchell_s8_t3 or float_mitchell_bf16"
     )

@@ -30,9 +30,9 @@ def test_mul_takes_a_full_name(capsys):
         (["rtl", "mitchell"], "--width is required"),
     ],
 )
-def test_inconsistent_options_exit_2(argv, needle, capsys):
-    assert main(argv) == 2
-    assert needle in capsys.readouterr().err
+def test_inconsistent_options_exit_2(argv, needle, run_cli):
+    code, _, err = run_cli(argv)
+    assert code == 2 and needle in err
 
 
 @pytest.mark.parametrize("argv", [["error", "booth_u8"], ["error", "mitchell_u8_x3"], ["mul", "1", "2", "--unit", "m8"]])

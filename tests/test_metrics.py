@@ -1,4 +1,11 @@
-"""Published and derived error figures, reproduced by the metrics engine."""
+"""Error figures: published ones (cited where they are asserted), derived ones, and regression pins.
+
+A *regression pin* is a figure this code printed once and the test holds it to (so a change shows up);
+it proves nothing by itself: the brute-force comparisons below and in ``test_metrics_analytic.py``
+are what tie the figures to the golden models. Sources: Mitchell, "Computer multiplication and division
+using binary logarithms", IRE Trans. Electronic Computers EC-11(4), 1962 (product error in [-1/9, 0],
+quotient error in [0, 1/8]).
+"""
 
 import json
 
@@ -15,14 +22,14 @@ from kexue_hw.metrics import error_metrics
 def test_mitchell_8bit_exhaustive_figures(method):
     m = error_metrics(Mitchell(8), method=method)
     assert m.exhaustive and m.pairs == 65536
-    assert m.ep == pytest.approx(0.9309, abs=5e-5)
-    assert m.mae == pytest.approx(606.4, abs=0.05)
-    assert m.wce == 4096
-    assert m.mre == pytest.approx(0.03788, abs=5e-6)
-    assert m.wcre == pytest.approx(1 / 9, rel=1e-12)
-    assert m.bias == pytest.approx(-0.03788, abs=5e-6)
-    assert m.rel_max == 0.0  # the error is never positive
-    assert m.worst_abs_pair == (192, 192) and m.worst_rel_pair == (3, 3)
+    assert m.ep == pytest.approx(0.9309, abs=5e-5)  # regression pin
+    assert m.mae == pytest.approx(606.4, abs=0.05)  # regression pin
+    assert m.wce == 4096  # derived: (3 * 2**6)**2 - 2**15 at a = b = 192
+    assert m.mre == pytest.approx(0.03788, abs=5e-6)  # regression pin
+    assert m.wcre == pytest.approx(1 / 9, rel=1e-12)  # published (Mitchell 1962)
+    assert m.bias == pytest.approx(-0.03788, abs=5e-6)  # regression pin (= -mre: the error is never positive)
+    assert m.rel_max == 0.0  # published (Mitchell 1962): the product is never too large
+    assert m.worst_abs_pair == (192, 192) and m.worst_rel_pair == (3, 3)  # derived (first in sweep order)
     assert m.nmed == pytest.approx(m.mae / (255 * 255))
 
 
@@ -48,18 +55,19 @@ def test_metrics_match_a_numpy_brute_force(unit):
 def test_mitchell_division_error_in_zero_to_one_eighth(width):
     m = error_metrics(Mitchell(width), "div")
     assert m.pairs == (1 << width) * ((1 << width) - 1)
-    assert m.rel_min >= 0.0
+    assert m.rel_min >= 0.0  # published (Mitchell 1962): the quotient error lies in [0, 1/8]
     assert m.rel_max <= 0.125 + 1e-12
-    assert m.bias == pytest.approx(0.041, abs=0.001)
+    assert m.bias == pytest.approx(0.041, abs=0.001)  # regression pin
 
 
 @pytest.mark.parametrize("corrections,mre", [(0, 0.089131), (1, 0.008337), (2, 0.000708), (3, 0.000048)])
 def test_ilm_8bit_mre(corrections, mre):
+    """Regression pins (this code's output, 6 digits); each correction term cuts the error about tenfold."""
     assert error_metrics(ILM(8, corrections=corrections)).mre == pytest.approx(mre, abs=5e-7)
 
 
 def test_mbm_16bit_sampled():
-    m = error_metrics(MBM(16), exhaustive=False, samples=400_000, seed=1)
+    m = error_metrics(MBM(16), exhaustive=False, samples=400_000, seed=1)  # regression pins, sampled
     assert m.bias == pytest.approx(-0.0009, abs=0.0003)
     assert m.mre == pytest.approx(0.0258, abs=0.0004)
     assert m.wcre == pytest.approx(0.078, abs=0.002)
@@ -75,8 +83,8 @@ def test_exact_unit_has_no_error_and_sampling_is_seeded():
 
 def test_float_metrics_are_mitchell_like():
     m = error_metrics(FloatMitchell("fp32"), samples=50_000)
-    assert -1 / 9 - 1e-6 <= m.rel_min and m.rel_max <= 1e-7
-    assert m.mre == pytest.approx(0.0379, abs=0.002)
+    assert -1 / 9 - 1e-6 <= m.rel_min and m.rel_max <= 1e-7  # Mitchell's bounds on the significands
+    assert m.mre == pytest.approx(0.0379, abs=0.002)  # regression pin
 
 
 def test_cli_error_json(capsys):

@@ -1,17 +1,15 @@
-"""The analytic Mitchell metrics equal the brute-force sweep, figure for figure."""
+"""The analytic Mitchell metrics equal the brute-force sweep, figure for figure (worst pairs included)."""
 
-import math
 from fractions import Fraction
 
 import pytest
+from metrics_compare import assert_same_metrics
 
 from kexue_hw import MBM, Mitchell
 from kexue_hw.arith.reference import mitchell_mul
 from kexue_hw.metrics import error_metrics
 from kexue_hw.metrics_analytic import analytic_error_metrics
 from kexue_hw.spec import SpecError
-
-FLOAT_FIELDS = ("ep", "mae", "mse", "wce", "mre", "wcre", "bias", "nmed", "rel_min", "rel_max")
 
 
 def _pair_error(unit, pair):
@@ -20,28 +18,11 @@ def _pair_error(unit, pair):
     return e, e / abs(a * b)
 
 
-def assert_same(unit, fast=None, slow=None):
-    fast = fast or analytic_error_metrics(unit)
-    slow = slow or error_metrics(unit, exhaustive=True, method="brute")
-    assert (fast.unit, fast.op, fast.width, fast.signed, fast.pairs, fast.exhaustive) == (
-        slow.unit,
-        slow.op,
-        slow.width,
-        slow.signed,
-        slow.pairs,
-        slow.exhaustive,
-    )
-    assert fast.params == slow.params
-    for f in FLOAT_FIELDS:
-        x, y = getattr(fast, f), getattr(slow, f)
-        assert x == y or math.isclose(x, y, rel_tol=1e-12, abs_tol=0.0), (unit.describe(), f, x, y)
-    assert fast.ep * fast.pairs == slow.ep * slow.pairs  # the count itself
-    # worst pairs: the pair may differ on ties, its error may not
-    if slow.worst_abs_pair == ():
-        assert fast.worst_abs_pair == () and fast.wce == 0.0
-    else:
-        assert _pair_error(unit, fast.worst_abs_pair)[0] == _pair_error(unit, slow.worst_abs_pair)[0] == fast.wce
-    assert _pair_error(unit, fast.worst_rel_pair)[1] == _pair_error(unit, slow.worst_rel_pair)[1] == fast.wcre
+def assert_same(unit):
+    """Figures equal the brute force's (extremes and worst pairs exactly, ties broken alike)."""
+    fast = analytic_error_metrics(unit)
+    slow = error_metrics(unit, exhaustive=True, method="brute")
+    assert_same_metrics(fast, slow, unit.describe())
     for p in (fast.worst_abs_pair, fast.worst_rel_pair):
         assert all(unit.min_value <= v <= unit.max_value for v in p)
 
@@ -70,12 +51,19 @@ def test_equals_brute_force_14bit(unit):
 
 
 def test_known_8bit_figures():
-    m = analytic_error_metrics(Mitchell(8))
+    """Mitchell's published bounds (Mitchell 1962, IRE Trans. Electronic Computers EC-11(4): the product's
+    relative error lies in [-1/9, 0]) against the analytic figures and a pure-Python sweep of every pair."""
+    unit = Mitchell(8)
+    m = analytic_error_metrics(unit)
     assert m.pairs == 65536 and m.exhaustive and m.op == "mul"
-    assert m.wce == 4096 and m.worst_abs_pair == (192, 192)
-    assert m.wcre == pytest.approx(1 / 9, rel=1e-15) and m.rel_max == 0.0
-    assert _pair_error(Mitchell(8), m.worst_rel_pair)[1] == m.wcre
-    assert m.mre == pytest.approx(0.03788, abs=5e-6) and m.bias == -m.mre
+    rels = [_pair_error(unit, (a, b))[1] * -1 for a in range(1, 256) for b in range(1, 256)]  # errors are <= 0
+    assert all(mitchell_mul(a, b, unit.kept_frac_bits) <= a * b for a in range(256) for b in range(256))
+    assert m.wcre == max(-r for r in rels) and m.rel_min == min(rels) and m.rel_max == 0.0
+    assert m.wcre == pytest.approx(1 / 9, rel=1e-15)  # published: reached at a = b = 3 * 2**k
+    assert m.bias == pytest.approx(sum(rels) / len(rels), rel=1e-12)
+    assert m.wce == 4096 and _pair_error(unit, m.worst_abs_pair)[0] == 4096  # derived: a = b = 3 * 2**(N-2)
+    assert _pair_error(unit, m.worst_rel_pair)[1] == m.wcre
+    assert m.mre == pytest.approx(0.03788, abs=5e-6)  # regression pin: this code's own output
 
 
 @pytest.mark.parametrize("unit", [Mitchell(8), Mitchell(7, True, 2)], ids=lambda u: u.describe())
@@ -101,15 +89,26 @@ def test_sums_match_exact_rational_arithmetic(unit):
 
 @pytest.mark.parametrize("width", [20, 24])
 def test_wide_closed_form_figures(width):
-    """Figures with closed forms at widths no brute force reaches (unsigned, untruncated; 32 bits: the benchmark)."""
-    m = analytic_error_metrics(Mitchell(width))
+    """Figures at widths no brute force reaches (unsigned, untruncated; 32 bits: the benchmark), checked against
+    closed forms, the golden model at the reported worst pairs, and 20,000 random pairs."""
+    import numpy as np
+
+    from kexue_hw.arith import mul
+
+    unit = Mitchell(width)
+    m = analytic_error_metrics(unit)
     assert m.pairs == 4**width
-    assert m.wce == 4.0 ** (width - 2)  # a = b = 3 * 2**(N-2)
-    assert m.wcre == pytest.approx(1 / 9, rel=1e-15)
+    assert m.wce == 4.0 ** (width - 2) == _pair_error(unit, m.worst_abs_pair)[0]  # a = b = 3 * 2**(N-2)
+    assert m.wcre == _pair_error(unit, m.worst_rel_pair)[1] == pytest.approx(1 / 9, rel=1e-15)  # Mitchell 1962
     # exact pairs: one operand a power of two (N of them) -> 2N(2**N - 1) - N**2 exact non-zero pairs
     exact = 2 * width * (2**width - 1) - width**2 + 2 * 2**width - 1
     assert m.ep * m.pairs == 4**width - exact
-    assert 0.0384 < m.mre < 0.0386 and m.bias == -m.mre
+    rng = np.random.default_rng(width)
+    a, b = rng.integers(1, 2**width, size=(2, 20_000), dtype=np.int64)
+    rel = (mul(unit, a, b) - a * b) / (a * b).astype(float)
+    assert m.rel_min <= rel.min() and rel.max() <= m.rel_max == 0.0
+    assert m.mre == pytest.approx(np.abs(rel).mean(), abs=1e-3) and 0.0384 < m.mre < 0.0386
+    assert m.bias == pytest.approx(rel.mean(), abs=1e-3)
 
 
 def test_rejects_other_units():

@@ -2,11 +2,14 @@
 
 * :func:`approx_matmul` the kernel (``torch.ops.kexue_hw.approx_bmm``): products on
   the unit, bit-exact with :func:`kexue_hw.arith.mul`, exact accumulation.
-* :func:`quantize_` (alias :func:`emulate_`) module swap: ``nn.Linear``/``nn.Conv*``.
-* :class:`EmulationMode` function mode: linear, matmul/@, bmm, baddbmm, addmm,
-  scaled_dot_product_attention, conv, and optionally elementwise ``*``.
+* :func:`quantize_` (alias :func:`emulate_`) module swap: ``Linear``, ``Conv1d/2d``,
+  ``ConvTranspose1d/2d``, ``Bilinear``, ``MultiheadAttention``, GPT-2's ``Conv1D``.
+* :class:`EmulationMode` function mode: every matrix product and contraction torch offers
+  (linear, matmul/@, mm, bmm, mv, dot, addmm-like ops, einsum, tensordot, bilinear, SDPA,
+  conv and transposed conv, multi-head attention), and optionally elementwise ``*``.
 * :class:`EmulationConfig` one dataclass for both; :class:`ModuleConfigs` one per module
-  (torchao ``FqnToConfig`` style); :func:`track` coverage counters.
+  (torchao ``FqnToConfig`` style); :func:`track` coverage counters, which list every product
+  left exact. CPU tensors only: others raise :class:`DeviceError` naming the device and layer.
 
 Attributes load lazily, so ``import kexue_hw.emulate.cli`` (the CLI hook) does
 not import torch; the core ``kexue_hw`` package never does.
@@ -38,6 +41,7 @@ _EXPORTS = {
     "emulated_sdpa": "functional",
     "emulated_mul": "functional",
     "exact_region": "functional",
+    "DeviceError": "functional",
     "quantize_symmetric": "quant",
     "symmetric_scale": "quant",
     "dequantize_product": "quant",

@@ -47,6 +47,24 @@ def exact_region():
         _state.depth -= 1
 
 
+# ----------------------------------------------------------------------------- device
+
+
+class DeviceError(ValueError):
+    """A product reached the emulation with tensors off the CPU (the unit's kernels are Numba CPU code)."""
+
+
+def check_cpu(what: str, layer: str | None, *tensors) -> None:
+    """:class:`DeviceError` naming the device and the layer (or the product kind) unless every tensor is on the CPU."""
+    for t in tensors:
+        if isinstance(t, torch.Tensor) and t.device.type != "cpu":
+            where = f"layer {layer!r}" if layer else f"a {what} product (layer not named: quantize_ or ModuleConfigs name it)"
+            raise DeviceError(
+                f"{where}: tensors on {t.device}; kexue_hw emulation runs on the CPU, "
+                "move the model and its inputs there first (model.cpu())"
+            )
+
+
 # ----------------------------------------------------------------------------- matrix product
 
 
@@ -142,6 +160,7 @@ def emulated_matmul(
     picks ``config.weight_granularity`` for ``b``; ``weight`` (with ``b == weight.T``)
     lets the weight's quantization be cached between calls.
     """
+    check_cpu(kind, layer, a, b)
     squeeze_a = a.dim() == 1
     squeeze_b = b.dim() == 1
     a2 = a.unsqueeze(0) if squeeze_a else a
@@ -288,6 +307,7 @@ class _ElementwiseMul(torch.autograd.Function):
 
 def emulated_mul(a, b, unit: FloatMitchell) -> torch.Tensor:
     """Elementwise ``a * b`` (broadcasting) on a float unit; straight-through gradient."""
+    check_cpu("elementwise", None, a, b)
     if not isinstance(a, torch.Tensor):
         a = torch.tensor(a, dtype=b.dtype)
     if not isinstance(b, torch.Tensor):

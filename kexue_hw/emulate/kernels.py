@@ -81,11 +81,26 @@ TILE = 64
 
 @njit(parallel=True, cache=True)
 def encode_lanes(x, table, lo, transpose, out):
-    """``out = table[x - lo]`` for integer ``x (B, R, C)``; ``out (B, C, R)`` when ``transpose`` (64x64 tiles).
+    """``out = table[x - lo]`` for C-contiguous integer ``x (B, R, C)``; ``out (B, C, R)`` when ``transpose``.
 
-    No range check here: every ``x - lo`` must index ``table`` (the caller checks).
+    Flat chunks, or 64x64 tiles whose ``out`` rows are written contiguously when
+    transposing. No range check here: every ``x - lo`` must index ``table`` (the caller
+    checks); the index is unsigned, so Numba emits no negative-index wraparound (which
+    would keep the gathers from vectorizing).
     """
     nb, r, c = x.shape
+    if not transpose:
+        xf = x.reshape(-1)
+        of = out.reshape(-1)
+        n = xf.size
+        for t in prange((n + (1 << 16) - 1) >> 16):
+            s0 = t << 16
+            s1 = min(n, s0 + (1 << 16))
+            xs = xf[s0:s1]
+            os_ = of[s0:s1]
+            for i in range(s1 - s0):
+                os_[i] = table[np.uint64(np.int64(xs[i]) - lo)]
+        return
     nr = (r + TILE - 1) // TILE
     nc = (c + TILE - 1) // TILE
     for t in prange(nb * nr * nc):
@@ -94,14 +109,12 @@ def encode_lanes(x, table, lo, transpose, out):
         j0 = (t % nc) * TILE
         i1 = min(i0 + TILE, r)
         j1 = min(j0 + TILE, c)
-        if transpose:
-            for j in range(j0, j1):
-                for i in range(i0, i1):
-                    out[bi, j, i] = table[np.int64(x[bi, i, j]) - lo]
-        else:
-            for i in range(i0, i1):
-                for j in range(j0, j1):
-                    out[bi, i, j] = table[np.int64(x[bi, i, j]) - lo]
+        xs = x[bi]
+        ob = out[bi]
+        for j in range(j0, j1):
+            orow = ob[j, i0:i1]
+            for i in range(i1 - i0):
+                orow[i] = table[np.uint64(np.int64(xs[i0 + i, j]) - lo)]
 
 
 @njit(inline="always", cache=True)

@@ -1,10 +1,16 @@
 """Module-swap front end (torchao style): ``quantize_(model, config)`` replaces layers in place.
 
-``nn.Linear`` -> :class:`ApproxLinear`, ``nn.Conv1d``/``nn.Conv2d`` -> :class:`ApproxConv`
-(``mapping`` extends or overrides this, ``{type: from_float}``). The swapped layer
-shares the original parameters and computes its product on ``config.unit``
-(per-output-channel weight scales for integer units). ``filter_fn(module, name)``
-or ``config.exclude`` (``fnmatch`` patterns of module names) keep chosen layers exact.
+``nn.Linear`` (and subclasses such as ``NonDynamicallyQuantizableLinear``) -> :class:`ApproxLinear`,
+``nn.Conv1d``/``nn.Conv2d`` -> :class:`ApproxConv`, ``nn.ConvTranspose1d``/``2d`` ->
+:class:`ApproxConvTranspose`, ``nn.Bilinear`` -> :class:`ApproxBilinear`, ``nn.MultiheadAttention``
+-> :class:`ApproxMultiheadAttention`, and Hugging Face's GPT-2 ``Conv1D`` (a transposed linear,
+not an ``nn.Linear``) -> :class:`ApproxTransposedLinear` when transformers is loaded (``mapping``
+extends or overrides this, ``{type: from_float}``). The swapped layer shares the original
+parameters and computes its product on ``config.unit`` (per-output-channel weight scales for
+integer units). ``filter_fn(module, name)`` or ``config.exclude`` (``fnmatch`` patterns of module
+names) keep chosen layers exact; product layers with no emulated version (``Conv3d``, RNNs, ...)
+stay exact with a warning, and :func:`summary` lists every layer left exact. Swapped layers keep
+their parents (``nn.TransformerEncoderLayer``) off torch's fused fast paths, which would skip them.
 
 Calibrated activation scales (``config.act_scale == "calibrated"``): run
 representative batches inside ``with calibrate(model):`` (exact forward,
@@ -14,6 +20,8 @@ recording the per-tensor input amax), then the fixed scales are used.
 from __future__ import annotations
 
 import fnmatch
+import sys
+import warnings
 from contextlib import contextmanager
 from typing import Callable
 
@@ -21,7 +29,8 @@ import torch
 import torch.nn as nn
 
 from .config import EmulationConfig
-from .functional import emulated_conv1d, emulated_conv2d, emulated_linear
+from .contractions import emulated_bilinear, emulated_conv_transpose
+from .functional import emulated_conv1d, emulated_conv2d, emulated_linear, emulated_matmul
 from .per_module import ModuleConfigs
 from .quant import symmetric_scale
 
@@ -100,12 +109,115 @@ class ApproxConv(_ApproxBase):
         return conv(x, c.weight, c.bias, c.stride, padding, c.dilation, c.groups, self.config, layer=self.layer_name)
 
 
-#: default module mapping of :func:`quantize_`
+class ApproxConvTranspose(_ApproxBase):
+    """``nn.ConvTranspose1d``/``2d`` whose products run on the unit (zero insertion + convolution)."""
+
+    @classmethod
+    def from_float(cls, mod: nn.Module, config: EmulationConfig, name: str = "") -> ApproxConvTranspose:
+        if mod.padding_mode != "zeros":
+            raise ValueError(f"{name or type(mod).__name__}: transposed convolutions pad with zeros only")
+        new = cls()
+        new.conv = mod
+        new._init_emulation(config, name)
+        return new
+
+    def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
+        c = self.conv
+        dims = 1 if isinstance(c, nn.ConvTranspose1d) else 2
+        output_padding = c._output_padding(x, output_size, c.stride, c.padding, c.kernel_size, dims, c.dilation)
+        return emulated_conv_transpose(x, c.weight, c.bias, c.stride, c.padding, output_padding, c.groups, c.dilation,
+                                       self.config, dims=dims, layer=self.layer_name)  # fmt: skip
+
+
+class ApproxBilinear(_ApproxBase):
+    """``nn.Bilinear`` whose products run on the unit (two matrix products)."""
+
+    @classmethod
+    def from_float(cls, mod: nn.Bilinear, config: EmulationConfig, name: str = "") -> ApproxBilinear:
+        new = cls()
+        new.weight, new.bias = mod.weight, mod.bias
+        new._init_emulation(config, name)
+        return new
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+        return emulated_bilinear(x1, x2, self.weight, self.bias, self.config, layer=self.layer_name)
+
+
+class ApproxTransposedLinear(_ApproxBase):
+    """A linear layer stored transposed, ``y = x @ W + b`` with ``W (in, out)`` (Hugging Face GPT-2's ``Conv1D``)."""
+
+    @classmethod
+    def from_float(cls, mod: nn.Module, config: EmulationConfig, name: str = "") -> ApproxTransposedLinear:
+        new = cls()
+        new.weight, new.bias = mod.weight, mod.bias
+        new._init_emulation(config, name)
+        return new
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = emulated_matmul(x, self.weight, self.config, kind="linear", layer=self.layer_name, b_is_weight=True)
+        return out if self.bias is None else out + self.bias
+
+
+class ApproxMultiheadAttention(nn.MultiheadAttention, _ApproxBase):
+    """``nn.MultiheadAttention`` (same parameters) whose projections and attention products run on the unit.
+
+    Its forward runs torch's own under :class:`~kexue_hw.emulate.EmulationMode` (which also keeps it
+    off the fused fast path, whose products the emulation cannot reach).
+    """
+
+    @classmethod
+    def from_float(cls, mod: nn.MultiheadAttention, config: EmulationConfig, name: str = "") -> ApproxMultiheadAttention:
+        if config.act_scale == "calibrated" and config.quantized:
+            raise NotImplementedError("calibrated activation scales are supported for Linear layers only")
+        new = cls.__new__(cls)
+        new.__dict__.update(mod.__dict__)
+        for key in ("_parameters", "_buffers", "_modules"):  # own dicts, same tensors and submodules
+            new.__dict__[key] = dict(mod.__dict__[key])
+        new._init_emulation(config, name)
+        return new
+
+    def forward(self, *args, **kwargs):
+        from .mode import EmulationMode
+
+        mode = EmulationMode(self.config)
+        mode.layer = self.layer_name
+        with mode:
+            return super().forward(*args, **kwargs)
+
+
+#: default module mapping of :func:`quantize_` (plus :func:`hf_mapping` when transformers is loaded)
 DEFAULT_MAPPING: dict[type, Callable] = {
     nn.Linear: ApproxLinear.from_float,
     nn.Conv1d: ApproxConv.from_float,
     nn.Conv2d: ApproxConv.from_float,
+    nn.ConvTranspose1d: ApproxConvTranspose.from_float,
+    nn.ConvTranspose2d: ApproxConvTranspose.from_float,
+    nn.Bilinear: ApproxBilinear.from_float,
+    nn.MultiheadAttention: ApproxMultiheadAttention.from_float,
 }
+
+#: layers that multiply tensors; those not swapped are reported exact by :func:`summary`
+PRODUCT_MODULES: tuple[type, ...] = (nn.Linear, nn.Bilinear, nn.modules.conv._ConvNd, nn.MultiheadAttention,
+                                     nn.RNNBase)  # fmt: skip
+
+
+def hf_mapping() -> dict[type, Callable]:
+    """Hugging Face layers that are products but not ``nn.Linear`` (GPT-2's ``Conv1D``), if transformers is loaded.
+
+    Only looked up when ``transformers`` is already imported (a model holding such a layer imported it).
+    """
+    utils = sys.modules.get("transformers.pytorch_utils")
+    conv1d = getattr(utils, "Conv1D", None)
+    return {conv1d: ApproxTransposedLinear.from_float} if conv1d is not None else {}
+
+
+def _product_modules() -> tuple[type, ...]:
+    return PRODUCT_MODULES + tuple(hf_mapping())
+
+
+def _keep_regular_path(module, args) -> None:
+    """No-op forward pre-hook: torch's fused ``TransformerEncoderLayer`` path skips hooked submodules' forwards,
+    so it is not taken while a swapped layer is inside."""
 
 
 def quantize_(
@@ -125,7 +237,7 @@ def quantize_(
     """
     per_module = config if isinstance(config, ModuleConfigs) else None
     config = config or EmulationConfig()
-    table = dict(DEFAULT_MAPPING if mapping is None else mapping)
+    table = {**DEFAULT_MAPPING, **hf_mapping()} if mapping is None else dict(mapping)
 
     def mapped(mod):
         return next((fn for cls, fn in table.items() if type(mod) is cls), None) or next(
@@ -145,14 +257,27 @@ def quantize_(
 
     if wanted(model, ""):
         raise ValueError("quantize_ swaps submodules; wrap a bare layer in nn.Sequential first")
+    swapped: list[str] = []
     for parent_name, parent in list(model.named_modules()):
-        if isinstance(parent, _ApproxBase):
+        if isinstance(parent, _ApproxBase) or any(_inside(parent_name, s) for s in swapped):
             continue
         for child_name, child in list(parent.named_children()):
             full = f"{parent_name}.{child_name}" if parent_name else child_name
             if wanted(child, full):
-                setattr(parent, child_name, mapped(child)(child, config_of(full), full))
+                new = mapped(child)(child, config_of(full), full)
+                new.register_forward_pre_hook(_keep_regular_path)
+                setattr(parent, child_name, new)
+                swapped.append(full)
+    unmapped = [f"{n} ({type(m).__name__})" for n, m in model.named_modules()
+                if isinstance(m, _product_modules()) and mapped(m) is None and not _under_swapped(model, n)]  # fmt: skip
+    if unmapped:
+        warnings.warn(f"quantize_: {len(unmapped)} product layer(s) have no emulated version and stay exact: "
+                      f"{', '.join(unmapped[:5])}{' ...' if len(unmapped) > 5 else ''}", stacklevel=2)  # fmt: skip
     return model
+
+
+def _inside(name: str, ancestor: str) -> bool:
+    return name == ancestor or name.startswith(ancestor + ".")
 
 
 emulate_ = quantize_
@@ -172,22 +297,23 @@ def calibrate(model: nn.Module):
 
 
 def summary(model: nn.Module) -> dict:
-    """Swapped layers by unit, and the product layers (Linear, Conv) left exact, by name."""
+    """Swapped layers by unit, and the product layers left exact (:data:`PRODUCT_MODULES`, GPT-2 ``Conv1D``), by name."""
     swapped: dict[str, list[str]] = {}
     exact: list[str] = []
     for name, mod in model.named_modules():
         if isinstance(mod, _ApproxBase):
             swapped.setdefault(mod.config.unit.describe(), []).append(name)
-        elif isinstance(mod, tuple(DEFAULT_MAPPING)) and not any(isinstance(p, ApproxConv) for p in _parents(model, name)):
+        elif isinstance(mod, _product_modules()) and not _under_swapped(model, name):
             exact.append(name)
     return {"swapped": swapped, "exact": exact}
 
 
-def _parents(model, name):
-    parts = name.split(".")
+def _under_swapped(model, name) -> bool:
+    """Whether a module above ``name`` is a swapped layer (which runs ``name``'s products itself)."""
+    parts = name.split(".") if name else []
     mod = model
-    out = []
     for p in parts[:-1]:
         mod = getattr(mod, p)
-        out.append(mod)
-    return out
+        if isinstance(mod, _ApproxBase):
+            return True
+    return False

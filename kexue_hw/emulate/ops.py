@@ -27,10 +27,12 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from .. import _threads
 from ..arith import OperandError, unit_params
 from ..arith.dispatch import op_code
 from ..registry import SpecRegistry
-from ..spec import Exact, FloatMitchell, IntUnit, Mitchell
+from ..spec import ILM, MBM, Exact, FloatMitchell, IntUnit, Mitchell
+from . import fastpath
 from . import kernels as K
 from .units import as_unit, unit_from_key, unit_key
 
@@ -39,6 +41,8 @@ __all__ = ["approx_matmul", "approx_bmm", "check_operands", "KERNELS"]
 #: the matrix-product kernel of each unit family: ``fn(spec, a, b, sign_magnitude) -> (B, M, N) numpy array``
 #: taking the op's (B,M,K) and (B,K,N) tensors; it checks its operands itself (:func:`check_operands`)
 KERNELS = SpecRegistry("the emulation kernel (kexue_hw.emulate)")
+
+_threads.warn_if_spinning()
 
 #: K slice summed in int32 registers by the fast Mitchell kernel (a 16-column block of b fits L1)
 KBLOCK = 256
@@ -66,7 +70,7 @@ def _check_float_operand(name: str, x: torch.Tensor, unit: FloatMitchell) -> Non
     if x.dtype == torch.float64:
         raise OperandError(f"operand {name}: float64 is not a unit format; cast to float32 first")
     fmt_dtype = unit.format.torch_dtype
-    if fmt_dtype != torch.float32 and x.numel():
+    if fmt_dtype != torch.float32 and x.numel() and x.dtype != fmt_dtype:
         x32 = x.to(torch.float32)
         same = (x32.to(fmt_dtype).to(torch.float32) == x32) | torch.isnan(x32)
         if not bool(same.all()):
@@ -122,7 +126,7 @@ def _lane_tables(unit: Mitchell, lo: int):
 
 
 def _mitchell_small(unit: Mitchell, a: torch.Tensor, b: torch.Tensor, sign_magnitude: bool) -> np.ndarray:
-    """Fast path (Mitchell <= 8 bits): lane codes of ``a (B,M,K)`` and ``b`` transposed ``(B,N,K)``.
+    """Fast path (Mitchell <= 12 bits, MBM): lane codes of ``a (B,M,K)`` and ``b`` transposed ``(B,N,K)``.
 
     Operands are range-checked unless their dtype cannot leave the unit's range (int8 on a
     signed 8-bit unit). ``b`` stored as ``(B,N,K)`` (e.g. a transposed weight) is read as is;
@@ -148,6 +152,9 @@ def _mitchell_small(unit: Mitchell, a: torch.Tensor, b: torch.Tensor, sign_magni
         else:
             K.encode_lanes(_int_numpy(b.contiguous()), table_b, lo, True, lb)
         _store_static_codes(b, (unit, lo), lb)
+    if isinstance(unit, MBM):
+        fastpath.mbm_small(unit, la, lb, lo, out, a, b)
+        return out
     kblock = max(1, min(KBLOCK, (2**31 - 1) // (unit.max_magnitude * unit.max_magnitude)))
     K.mitchell_small_bmm(la, lb, kblock, out)
     return out
@@ -233,6 +240,9 @@ def _float_bmm(unit: FloatMitchell, a: torch.Tensor, b: torch.Tensor) -> np.ndar
     out = np.zeros((nb, m, n), dtype=np.float32)
     if k == 0 or out.size == 0:
         return out
+    fast = fastpath.float_inrange_bmm(unit, a, b)
+    if fast is not None:
+        return fast
     if _fp32_fast(unit) and bool(torch.isfinite(a).all()) and bool(torch.isfinite(b).all()):
         ab = _float_bits(_FP32, a)
         bb = _float_bits(_FP32, b)
@@ -268,21 +278,46 @@ def _int_kernel(spec: IntUnit, a: torch.Tensor, b: torch.Tensor, sign_magnitude:
     return _int_bmm(spec, _int64_numpy(a), _int64_numpy(b))
 
 
+def _lane_width_ok(spec) -> bool:
+    """Units on the int32-lane kernels: Mitchell up to 12 bits (products below ``2**24``, exact in float32),
+    MBM (Mitchell's lanes plus its correction) while the corrected products stay below ``2**24``."""
+    if isinstance(spec, MBM):
+        return spec.width <= (12 if spec.signed else 11)
+    return spec.width <= 12
+
+
 @KERNELS.register(Mitchell)
-def _mitchell_kernel(spec: Mitchell, a: torch.Tensor, b: torch.Tensor, sign_magnitude: bool) -> np.ndarray:
-    """Up to 8 bits on integer tensors: the int32-lane fast path (it checks the operands itself)."""
-    if spec.width <= 8 and _integer_dtypes(a, b):
+@KERNELS.register(MBM)
+def _lane_kernel(spec, a: torch.Tensor, b: torch.Tensor, sign_magnitude: bool) -> np.ndarray:
+    """Mitchell and MBM on integer tensors: the int32-lane fast path (it checks the operands itself)."""
+    if _lane_width_ok(spec) and _integer_dtypes(a, b):
         return _mitchell_small(spec, a, b, sign_magnitude)
     return _int_kernel(spec, a, b, sign_magnitude)
 
 
+@KERNELS.register(ILM)
+def _ilm_kernel(spec: ILM, a: torch.Tensor, b: torch.Tensor, sign_magnitude: bool) -> np.ndarray:
+    """ILM = ``a*b - sR(a)*sR(b)``: two exact float GEMMs (:mod:`.fastpath`), else the golden primitives."""
+    check_operands(a, b, spec, sign_magnitude)
+    if _integer_dtypes(a, b):
+        out = fastpath.separable_bmm(spec, a.detach(), b.detach(), sign_magnitude)
+        if out is not None:
+            return out
+    return _int_bmm(spec, _int64_numpy(a), _int64_numpy(b))
+
+
 @KERNELS.register(Exact)
 def _exact_kernel(spec: Exact, a: torch.Tensor, b: torch.Tensor, sign_magnitude: bool) -> np.ndarray:
-    """Exact products whose partial sums are all integers below ``2**53``: float64 ``bmm`` is exact."""
-    if a.shape[2] * (1 << (2 * spec.width)) >= (1 << 53):
-        return _int_kernel(spec, a, b, sign_magnitude)
+    """Exact products as an exact float GEMM (:mod:`.fastpath`), or in float64 while every partial sum is an
+    integer below ``2**53``, else the golden primitives."""
     check_operands(a, b, spec, sign_magnitude)
-    return torch.bmm(a.detach().to(torch.float64), b.detach().to(torch.float64)).to(torch.int64).numpy()
+    if _integer_dtypes(a, b):
+        out = fastpath.separable_bmm(spec, a.detach(), b.detach(), sign_magnitude)
+        if out is not None:
+            return out
+    if a.shape[2] * (1 << (2 * spec.width)) < (1 << 53):
+        return torch.bmm(a.detach().to(torch.float64), b.detach().to(torch.float64)).to(torch.int64).numpy()
+    return _int_bmm(spec, _int64_numpy(a), _int64_numpy(b))
 
 
 @KERNELS.register(FloatMitchell)
@@ -306,7 +341,8 @@ def _check_shapes(a: torch.Tensor, b: torch.Tensor) -> None:
     if a.dim() != 3 or b.dim() != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         raise ValueError(f"approx_bmm needs (B,M,K) x (B,K,N) operands, got {tuple(a.shape)} x {tuple(b.shape)}")
     if a.device.type != "cpu" or b.device.type != "cpu":
-        raise ValueError("approx_bmm runs on CPU tensors (the Numba kernels)")
+        device = a.device if a.device.type != "cpu" else b.device
+        raise ValueError(f"approx_bmm: operands on {device}; the unit's Numba kernels run on CPU tensors (.cpu() first)")
 
 
 @approx_bmm.register_fake

@@ -1,14 +1,19 @@
-"""Matrix-product throughput: native fp32 matmul, our kernels, and the lookup-table baseline.
+"""Matrix-product throughput: native fp32 matmul, our kernels on every unit, and the lookup-table baseline.
 
 What ``kexue-hw emulate-bench``, ``benchmarks/matmul.py`` and the report section measure.
 Methods and shapes run interleaved round-robin (so background load hits them
 alike); each figure is the best time, in GMAC/s = M*K*N / seconds / 1e9.
 
 * ``native_fp32``: ``torch.matmul`` on float32.
-* ``mitchell_int8``: :func:`approx_matmul` on int8 tensors with ``Mitchell(8, signed=True)``,
-  end to end (range check, both operands' log encodings, kernel, int64 result).
-* ``float_mitchell_fp32``: :func:`approx_matmul` on float32 with ``FloatMitchell('fp32')``.
-* ``lut_baseline``: 256 x 256 product-table gather (Numba), same int8 operands.
+* integer units, 8 bits, end to end through :func:`approx_matmul` (range check,
+  operand encodings, kernel, int64 result): ``mitchell_int8`` (``Mitchell(8, signed=True)``),
+  ``mitchell_t3_int8`` (``frac_bits=3``), ``mbm_int8``, ``mbm_uint8`` (unsigned, saturating),
+  ``ilm_c0_int8`` .. ``ilm_c3_int8``, ``exact_int8``; int8 operands (uint8 for ``mbm_uint8``).
+* ``float_mitchell_fp32`` / ``float_mitchell_bf16``: :func:`approx_matmul` on float32 /
+  bfloat16 tensors with ``FloatMitchell``.
+* ``lut_baseline``: 256 x 256 product-table gather (Numba), the int8 operands, Mitchell's table.
+
+``<method>_over_native`` is native time / method time (1.0: as fast as native fp32).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import time
 
 import torch
 
-from ..spec import FloatMitchell, Mitchell
+from ..spec import ILM, MBM, Exact, FloatMitchell, Mitchell
 from ..tables import markdown_table as _markdown_table
 from .baseline import lut_matmul
 from .ops import approx_matmul
@@ -38,19 +43,36 @@ def use_threads(threads: int | None = None) -> int:
     return threads
 
 
+#: the integer units of the benchmark: (method name, unit, unsigned operands)
+INT_METHODS = (
+    ("mitchell_int8", Mitchell(8, signed=True), False),
+    ("mitchell_t3_int8", Mitchell(8, signed=True, frac_bits=3), False),
+    ("mbm_int8", MBM(8, signed=True), False),
+    ("mbm_uint8", MBM(8, signed=False), True),
+    *((f"ilm_c{c}_int8", ILM(8, signed=True, corrections=c), False) for c in range(4)),
+    ("exact_int8", Exact(8, signed=True), False),
+)
+FLOAT_METHODS = (("float_mitchell_fp32", "fp32"), ("float_mitchell_bf16", "bf16"))
+METHODS = ("native_fp32", *(m[0] for m in INT_METHODS), *(m[0] for m in FLOAT_METHODS), "lut_baseline")
+
+
 def _methods(shape, names=None) -> dict:
     m, k, n = shape
     gen = torch.Generator().manual_seed(0)
     af, bf = torch.randn(m, k, generator=gen), torch.randn(k, n, generator=gen)
     ai = torch.randint(-128, 128, (m, k), generator=gen, dtype=torch.int8)
     bi = torch.randint(-128, 128, (k, n), generator=gen, dtype=torch.int8)
-    s8, f32 = Mitchell(8, signed=True), FloatMitchell("fp32")
-    table = {
-        "native_fp32": lambda: torch.matmul(af, bf),
-        "mitchell_int8": lambda: approx_matmul(ai, bi, s8),
-        "float_mitchell_fp32": lambda: approx_matmul(af, bf, f32),
-        "lut_baseline": lambda: lut_matmul(ai, bi, s8),
-    }
+    au = torch.randint(0, 256, (m, k), generator=gen, dtype=torch.uint8)
+    bu = torch.randint(0, 256, (k, n), generator=gen, dtype=torch.uint8)
+    s8 = Mitchell(8, signed=True)
+    table = {"native_fp32": lambda: torch.matmul(af, bf)}
+    for name, unit, unsigned in INT_METHODS:
+        x, y = (au, bu) if unsigned else (ai, bi)
+        table[name] = lambda x=x, y=y, unit=unit: approx_matmul(x, y, unit)
+    for name, fmt in FLOAT_METHODS:
+        x, y = (af, bf) if fmt == "fp32" else (af.to(torch.bfloat16), bf.to(torch.bfloat16))
+        table[name] = lambda x=x, y=y, unit=FloatMitchell(fmt): approx_matmul(x, y, unit)
+    table["lut_baseline"] = lambda: lut_matmul(ai, bi, s8)
     if names:
         table = {name: fn for name, fn in table.items() if name in names}
     return table
@@ -94,6 +116,10 @@ def _row(shape, best: dict, rounds: int) -> dict:
     row: dict = {"shape": f"{m}x{k}x{n}", "rounds": rounds}
     for name, seconds in best.items():
         row[f"{name}_gmacs"] = round(m * k * n / max(seconds, 1e-9) / 1e9, 4)
+    if "native_fp32" in best:
+        for name in best:
+            if name != "native_fp32":
+                row[f"{name}_over_native"] = round(best["native_fp32"] / best[name], 4)
     for key, (x, y) in {
         "mitchell_over_native": ("mitchell_int8", "native_fp32"),
         "mitchell_over_lut": ("mitchell_int8", "lut_baseline"),
@@ -116,3 +142,16 @@ def markdown_table(rows: list[dict]) -> str:
         for r in rows
     ]  # fmt: skip
     return _markdown_table(header, body, "l" + "r" * 6)
+
+
+def ratio_table(rows: list[dict]) -> str:
+    """Every method against native fp32: one row per method, ``GMAC/s (ratio)`` per shape."""
+    names = [k[: -len("_gmacs")] for k in rows[0] if k.endswith("_gmacs")]
+    body = []
+    for name in names:
+        cells = [name]
+        for r in rows:
+            ratio = r.get(f"{name}_over_native")
+            cells.append(f"{r[name + '_gmacs']:.1f}" + (f" ({ratio:.2f})" if ratio is not None else ""))
+        body.append(cells)
+    return _markdown_table(["method"] + [r["shape"] for r in rows], body, "l" + "r" * len(rows))

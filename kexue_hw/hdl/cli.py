@@ -11,7 +11,9 @@ import pathlib
 import sys
 import time
 
-from ..cli_options import add_unit_args, unit_from_args
+from ..cli_options import UNIT_OPTIONS, add_unit_args, unit_from_args
+from ..cli_values import (UsageError, fits_in_memory, input_dir, non_negative_int, output_dir, output_file,
+                          positive_int, probability, refuse, seed)  # fmt: skip
 from ..tables import text_table
 
 __all__ = ["register", "committed_rtl", "verify"]
@@ -20,7 +22,7 @@ __all__ = ["register", "committed_rtl", "verify"]
 def _unit_args(p: argparse.ArgumentParser) -> None:
     add_unit_args(p, unit="optional", width_default=None, formats=False)
     p.add_argument("--op", choices=["mul", "div"], default="mul", help="operation (default mul)")
-    p.add_argument("--stages", type=int, default=0, help="pipeline stages (0: combinational)")
+    p.add_argument("--stages", type=non_negative_int, default=0, help="pipeline stages (0: combinational)")
 
 
 # ----------------------------------------------------------------------------- rtl
@@ -35,62 +37,85 @@ def committed_rtl() -> list:
 
 
 def _cmd_rtl(args) -> int:
-    from ..spec import SpecError
-
     if args.standard or args.check:
-        from .standard import stale_files, write_standard
+        from .standard import MANIFEST, stale_files, write_standard
 
+        which = "--check" if args.check else "--standard"
+        if args.standard and args.check:
+            raise UsageError("--standard and --check exclude each other (write the set, or compare with it)")
+        refuse(args, ["unit", *UNIT_OPTIONS], f"does not apply with {which} (the set fixes every unit)")
+        if args.stages or args.op != "mul":
+            raise UsageError(f"--{'stages' if args.stages else 'op'} does not apply with {which} (the set fixes every unit)")
         directory = pathlib.Path(args.output or "rtl")
         targets = committed_rtl()
         if args.check:
+            refuse(args, ["force"], "applies to writing (--standard or -o FILE)")
+            input_dir("-o", directory)
             stale = stale_files(directory, targets)
             for name in stale:
                 print(f"stale: {directory / name}")
             print(f"{len(stale)} stale file(s) in {directory}")
             return 1 if stale else 0
+        output_dir("-o", directory)
+        ours = (directory / MANIFEST).exists()  # a folder this command wrote before: regenerating it is the point
+        clash = [t.filename for t in targets if (directory / t.filename).exists()]
+        if clash and not ours and not args.force:
+            raise UsageError(f"-o {directory}: {clash[0]} exists and the folder has no {MANIFEST}; "
+                             "pass --force to overwrite")  # fmt: skip
         for path in write_standard(directory, targets):
             print(path)
         return 0
     from .export import unit_verilog
 
     unit = unit_from_args(args)
-    if args.stages < 0:
-        raise SpecError(f"--stages must be >= 0, got {args.stages}")
+    to_file = args.output not in (None, "-")
+    if to_file:
+        output_file("-o", args.output, force=args.force)
+    elif args.force:
+        raise UsageError("--force applies to -o FILE (it overwrites the file)")
     text = unit_verilog(unit, args.op, args.stages)
-    if args.output in (None, "-"):
-        sys.stdout.write(text)
-    else:
+    if to_file:
         pathlib.Path(args.output).write_text(text)
         print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
 # ----------------------------------------------------------------------------- verify
 
 
+#: bytes of memory per simulated vector (operands, expected results, flags, outputs)
+VECTOR_BYTES = 48
+#: longest simulation ``verify`` starts, in seconds (estimated from the speed of the first vectors)
+MAX_SIM_SECONDS = 3600
+#: Amaranth simulation runs in chunks of about this many seconds (progress between them)
+CHUNK_SECONDS = 2.0
+#: vectors simulated first to measure the simulator's speed
+PROBE_VECTORS = 512
+
+
 def verify(unit, op: str, stages: int, sim: str, *, exhaustive: bool, samples: int, seed: int,
-           vcd: str | None = None, ready_probability: float = 1.0, progress=None) -> dict:  # fmt: skip
+           vcd: str | None = None, ready_probability: float = 1.0, progress=None, checked: bool = False) -> dict:  # fmt: skip
     """Compare the RTL of ``unit`` with the golden model; returns the result row (``mismatches`` etc.).
 
-    ``progress``: an optional :class:`~.progress.Progress` (build, pairs done).
+    Runs :func:`check_verify` first unless ``checked`` (the caller ran it). ``progress``: an optional
+    :class:`~.progress.Progress` told the phase and the vectors done.
     """
     import numpy as np
 
-    from ..spec import SpecError
-    from . import build
     from . import vectors as V
 
-    if not 0.0 < ready_probability <= 1.0:
-        raise SpecError(f"--ready must be in (0, 1], got {ready_probability}")
-    if ready_probability < 1.0 and stages == 0:
-        raise SpecError("--ready applies to pipelined units (--stages >= 1)")
+    if not checked:
+        check_verify(unit, op, stages, sim, exhaustive=exhaustive, samples=samples, seed=seed, vcd=vcd,
+                     ready_probability=ready_probability)  # fmt: skip
+    progress = progress if progress is not None else _NoProgress()
     t0 = time.perf_counter()
     row = {"unit": unit.describe(), "op": op, "width": unit.width, "stages": stages, "sim": sim}
     if sim == "verilator":
         from . import verilator as VL
 
-        if vcd:
-            raise SpecError("--vcd is available with --sim amaranth only")
+        progress.update(phase="build and simulate")
         if exhaustive:
             run = VL.run_exhaustive(unit, op, stages=stages, progress=progress)
         else:
@@ -102,26 +127,12 @@ def verify(unit, op: str, stages: int, sim: str, *, exhaustive: bool, samples: i
         if stages:
             row["cycles"] = run.cycles
         row["examples"] = run.details[:5]
-    elif sim == "amaranth":
-        from . import pysim
-
-        if exhaustive:
-            if unit.width > 8:
-                raise SpecError("exhaustive Amaranth simulation stops at 8 bits; use --sim verilator or --samples")
-            a, b = V.exhaustive(unit)
-        else:
-            a, b = V.random_pairs(unit, samples, seed)
+    else:
+        a, b = V.exhaustive(unit) if exhaustive else V.random_pairs(unit, samples, seed)
         exp, exp_flags = V.expected(unit, op, a, b)
-        dut = build(unit, op, stages)
-        if progress is not None:
-            progress.total = len(a)
-            progress.update(phase="simulate")
+        got, flags, cycles, latency = _simulate_amaranth(unit, op, stages, a, b, ready_probability, seed, vcd, progress)
         if stages:
-            got, flags, stats = pysim.run_stream(dut, a, b, ready_probability=ready_probability, seed=seed, vcd=vcd,
-                                                 progress=progress)  # fmt: skip
-            row.update(cycles=stats.cycles, latency=stats.latency)
-        else:
-            got, flags = pysim.run_combinational(dut, a, b, vcd=vcd, progress=progress)
+            row.update(cycles=cycles, latency=latency)
         bad = np.nonzero((got != exp) | (flags != exp_flags))[0]
         row.update(vectors=int(len(a)), mismatches=int(bad.size))
         row["examples"] = [
@@ -129,19 +140,114 @@ def verify(unit, op: str, stages: int, sim: str, *, exhaustive: bool, samples: i
             f" expected=0x{int(exp[i]):x}/{int(exp_flags[i])}"
             for i in bad[:5]
         ]
-    else:
-        raise SpecError(f"--sim must be amaranth or verilator, got {sim!r}")
     row["seconds"] = round(time.perf_counter() - t0, 2)
     return row
+
+
+def check_verify(unit, op: str, stages: int, sim: str, *, exhaustive: bool, samples: int, seed: int,
+                 vcd: str | None = None, ready_probability: float = 1.0) -> None:  # fmt: skip
+    """:class:`~kexue_hw.spec.SpecError` or :class:`UsageError` for a :func:`verify` request that cannot run.
+
+    Options that do not fit together, vectors that do not fit in memory, and Amaranth runs projected
+    past :data:`MAX_SIM_SECONDS` (a probe of :data:`PROBE_VECTORS` measures the speed).
+    """
+    from ..spec import SpecError
+
+    if not 0.0 < ready_probability <= 1.0:
+        raise SpecError(f"--ready must be in (0, 1], got {ready_probability}")
+    if ready_probability < 1.0 and stages == 0:
+        raise SpecError("--ready applies to pipelined units (--stages >= 1)")
+    if sim not in ("amaranth", "verilator"):
+        raise SpecError(f"--sim must be amaranth or verilator, got {sim!r}")
+    if vcd and sim == "verilator":
+        raise SpecError("--vcd is available with --sim amaranth only")
+    if exhaustive and sim == "amaranth" and unit.width > 8:
+        raise SpecError("exhaustive Amaranth simulation stops at 8 bits; use --sim verilator or --samples")
+    _check_depth(unit, op, stages)  # an impossible unit, op or depth fails here, before any vectors
+    if not exhaustive:
+        fits_in_memory(f"--samples {samples}", samples * VECTOR_BYTES)
+    n = (1 << (2 * unit.width)) if exhaustive else samples
+    if sim == "amaranth" and n > PROBE_VECTORS and not vcd:
+        _refuse_slow_simulation(unit, op, stages, n, ready_probability, seed)
+
+
+def _check_depth(unit, op: str, stages: int) -> None:
+    """:class:`~kexue_hw.spec.SpecError` unless :func:`~kexue_hw.hdl.build` takes ``unit``, ``op`` and ``stages``."""
+    from ..spec import SpecError
+    from . import max_stages
+
+    deepest = max_stages(unit, op)  # raises for units and ops without RTL
+    if not 0 <= stages <= deepest:
+        raise SpecError(f"stages={stages} is impossible for {unit.describe()} {op}: allowed 0..{deepest}")
+
+
+class _NoProgress:
+    def update(self, done=None, phase=None) -> None:
+        pass
+
+
+def _refuse_slow_simulation(unit, op, stages, n, ready_probability, seed) -> None:
+    """Simulate :data:`PROBE_VECTORS` random pairs; refuse ``n`` vectors if they would take past :data:`MAX_SIM_SECONDS`."""
+    from . import vectors as V
+
+    a, b = V.random_pairs(unit, PROBE_VECTORS, seed)
+    t = time.perf_counter()
+    _simulate_amaranth(unit, op, stages, a, b, ready_probability, seed, None, _NoProgress())
+    rate = PROBE_VECTORS / max(time.perf_counter() - t, 1e-6)  # with the set-up: errs towards refusing
+    if n / rate > MAX_SIM_SECONDS:
+        raise UsageError(f"{n:,} vectors in Amaranth's simulator would take about {n / rate / 60:,.0f} min "
+                         f"({rate:,.0f} vectors/s); use --sim verilator or fewer --samples")  # fmt: skip
+
+
+def _simulate_amaranth(unit, op, stages, a, b, ready_probability, seed, vcd, progress):
+    """Amaranth simulation in chunks of about :data:`CHUNK_SECONDS` (one with ``vcd``): outputs, flags, cycles,
+    latency."""
+    import numpy as np
+
+    from . import build, pysim
+
+    dut = build(unit, op, stages)
+    n = len(a)
+    got = np.zeros(n, dtype=np.uint64)
+    flags = np.zeros(n, dtype=bool)
+    cycles, latency = 0, None
+    start, chunk = 0, n if vcd else min(n, PROBE_VECTORS)
+    progress.update(done=0, phase="simulate (Amaranth)")
+    while start < n:
+        stop = min(n, start + chunk)
+        t = time.perf_counter()
+        if stages:
+            g, f, stats = pysim.run_stream(dut, a[start:stop], b[start:stop], ready_probability=ready_probability,
+                                           seed=seed + start, vcd=vcd)  # fmt: skip
+            cycles += stats.cycles
+            latency = stats.latency if latency is None else latency
+        else:
+            g, f = pysim.run_combinational(dut, a[start:stop], b[start:stop], vcd=vcd)
+        got[start:stop], flags[start:stop] = g, f
+        rate = (stop - start) / max(time.perf_counter() - t, 1e-6)
+        start = stop
+        chunk = max(PROBE_VECTORS, int(rate * CHUNK_SECONDS))
+        progress.update(done=start)
+    return got, flags, cycles, latency
 
 
 def _cmd_verify(args) -> int:
     from .progress import Progress
 
     unit = unit_from_args(args)
-    with Progress(f"verify {unit.describe()} {args.op}") as bar:
-        row = verify(unit, args.op, args.stages, args.sim, exhaustive=args.exhaustive, samples=args.samples,
-                     seed=args.seed, vcd=args.vcd, ready_probability=args.ready, progress=bar)  # fmt: skip
+    if args.exhaustive and args.samples is not None:
+        raise UsageError("--exhaustive and --samples exclude each other")
+    if args.vcd:
+        output_file("--vcd", args.vcd, force=args.force)
+    elif args.force:
+        raise UsageError("--force applies to --vcd FILE (it overwrites the file)")
+    samples = 10000 if args.samples is None else args.samples
+    total = (1 << (2 * unit.width)) if args.exhaustive else samples
+    check_verify(unit, args.op, args.stages, args.sim, exhaustive=args.exhaustive, samples=samples, seed=args.seed,
+                 vcd=args.vcd, ready_probability=args.ready)  # before the progress lines start  # fmt: skip
+    with Progress(f"verify {unit.describe()} {args.op}", total=total) as bar:
+        row = verify(unit, args.op, args.stages, args.sim, exhaustive=args.exhaustive, samples=samples,
+                     seed=args.seed, vcd=args.vcd, ready_probability=args.ready, progress=bar, checked=True)  # fmt: skip
     if args.json:
         print(json.dumps(row))
     else:
@@ -164,10 +270,7 @@ def _cmd_synth(args) -> int:
     from .synth import compare_with_reference
 
     unit = unit_from_args(args)
-    if args.stages < 0:
-        from ..spec import SpecError
-
-        raise SpecError(f"--stages must be >= 0, got {args.stages}")
+    _check_depth(unit, args.op, args.stages)  # an impossible unit, op or depth fails before the tools are looked for
     with Progress(f"synth {unit.describe()} {args.op}") as bar:
         row = compare_with_reference(unit, args.op, args.stages, args.target, progress=bar)
     if args.json:
@@ -187,6 +290,7 @@ def register(subparsers) -> None:
     _unit_args(p)
     p.add_argument("-o", "--output", help="output file (default stdout); with --standard/--check: directory (rtl)")
     p.add_argument("--standard", action="store_true", help="regenerate the committed standard set and manifest")
+    p.add_argument("--force", action="store_true", help="overwrite an existing -o file")
     p.add_argument("--check", action="store_true", help="list standard files that are stale (exit 1 if any)")
     p.set_defaults(func=_cmd_rtl)
 
@@ -194,10 +298,11 @@ def register(subparsers) -> None:
     _unit_args(p)
     p.add_argument("--sim", choices=["amaranth", "verilator"], default="amaranth")
     p.add_argument("--exhaustive", action="store_true", help="all operand pairs (8 bits; 16 with verilator)")
-    p.add_argument("--samples", type=int, default=10000, help="random pairs (default 10000)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--ready", type=float, default=1.0, help="pipelined: probability result.ready is high")
+    p.add_argument("--samples", type=positive_int, default=None, help="random pairs (default 10000)")
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--ready", type=probability, default=1.0, help="pipelined: probability result.ready is high")
     p.add_argument("--vcd", help="write a VCD waveform (amaranth only)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --vcd file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_verify)
 

@@ -1,7 +1,7 @@
 """Kernels on approximate units: Taylor softmax and Performer (FAVOR+) attention.
 
-Torch-free parts import eagerly; the torch ones load on first attribute access
-so ``import kexue_hw.kernels`` works without torch.
+Only the pure-Python Taylor helpers import eagerly; the rest loads on first attribute access,
+so ``import kexue_hw.kernels`` needs neither torch nor Numba (the command line imports it).
 
 * :func:`taylor_minimum`, :class:`TaylorSoftmaxFixed` (numpy golden model)
 * :func:`taylor_softmax`, :class:`TaylorSoftmax` (torch)
@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import importlib
 
-from .taylor_fixed import TaylorSoftmaxFixed
+# eager: pure Python, and the function ``taylor_minimum`` must shadow its submodule's name
 from .taylor_minimum import check_order, taylor_coefficients, taylor_exp, taylor_minimum
 
 _LAZY = {
+    "TaylorSoftmaxFixed": ".taylor_fixed",
     "taylor_softmax": ".taylor_torch",
     "TaylorSoftmax": ".taylor_torch",
     "taylor_weights": ".taylor_torch",
@@ -36,14 +37,7 @@ _LAZY = {
     "performer_attention_fixed": ".performer_fixed",
 }
 
-__all__ = [
-    "TaylorSoftmaxFixed",
-    "check_order",
-    "taylor_coefficients",
-    "taylor_exp",
-    "taylor_minimum",
-    *_LAZY,
-]
+__all__ = ["check_order", "taylor_coefficients", "taylor_exp", "taylor_minimum", *_LAZY]
 
 
 def __getattr__(name):

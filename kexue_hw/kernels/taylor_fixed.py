@@ -145,8 +145,12 @@ class TaylorSoftmaxFixed:
         return x
 
     def quantize(self, x) -> np.ndarray:
-        """Round float inputs to the input format (nearest); values beyond ``x_max`` raise."""
-        q = np.rint(np.asarray(x, dtype=np.float64) * 2**self.in_frac).astype(np.int64)
+        """Round float inputs to the input format (nearest); values beyond ``x_max``, NaN and inf raise."""
+        xf = np.asarray(x, dtype=np.float64)
+        if xf.size and not np.all(np.abs(xf) <= self.x_max + 1):  # also catches NaN before the int cast
+            bad = xf[~(np.abs(xf) <= self.x_max + 1)].flat[0]
+            raise ValueError(f"input {bad!r} outside +-{self.x_max} (|x| <= x_max at {self.in_frac} fraction bits)")
+        q = np.rint(xf * 2**self.in_frac).astype(np.int64)
         return self.check_input(q)
 
     def numerators(self, x, guard: bool = True) -> np.ndarray:

@@ -13,10 +13,16 @@ import math
 __all__ = ["check_order", "taylor_coefficients", "taylor_exp", "taylor_minimum"]
 
 
+#: highest order accepted (1/32! is below 2**-117: no fixed-point format here keeps the term)
+MAX_ORDER = 32
+
+
 def check_order(order) -> int:
     """Validate a Taylor-softmax order: a positive even int (odd orders go negative)."""
     if isinstance(order, bool) or not isinstance(order, int):
         raise ValueError(f"order must be an int, got {order!r}")
+    if order > MAX_ORDER:
+        raise ValueError(f"order={order} is not allowed: at most {MAX_ORDER} (higher terms vanish in any fixed-point format)")
     if order < 2 or order % 2:
         raise ValueError(
             f"order={order} is not allowed: Taylor softmax needs an even order >= 2 "

@@ -243,11 +243,13 @@ def write_manifest(
     training_seconds: float,
     figures: dict,
     extra: dict | None = None,
+    commit: str | None = None,
 ) -> dict:
     """Write ``manifest.json`` describing the shipped model in ``directory`` and return it.
 
     Records every data file with its size and SHA-256, the settings and seed, the training time,
-    the code commit, library versions, and each weight file in the folder with its SHA-256.
+    the code commit (``commit``: the one read when training started; default: now), library
+    versions, and each weight file in the folder with its SHA-256.
     """
     from .. import __version__
 
@@ -257,7 +259,7 @@ def write_manifest(
     manifest = {
         "model": model,
         "kexue_hw_version": __version__,
-        "code_commit": code_commit(),
+        "code_commit": commit or code_commit(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "seed": seed,
         "training_seconds": round(float(training_seconds), 1),

@@ -11,32 +11,27 @@ Both are score-function estimators: ZO with Gaussian directions is REINFORCE for
 N(θ, ε²I) over parameters, PG is REINFORCE for a categorical policy over outcomes.
 """
 
-from .pg import (
-    PGEstimate,
-    PGStep,
-    PolicyGradient,
-    advantages,
-    entropy,
-    log_prob,
-    policy_gradient,
-    reinforce_loss,
-    sample,
-)
-from .zo import ZerothOrderSGD, ZOEstimate, direction, direction_seed, zo_grad_
+from __future__ import annotations
 
-__all__ = [
-    "PGEstimate",
-    "PGStep",
-    "PolicyGradient",
-    "ZOEstimate",
-    "ZerothOrderSGD",
-    "advantages",
-    "direction",
-    "direction_seed",
-    "entropy",
-    "log_prob",
-    "policy_gradient",
-    "reinforce_loss",
-    "sample",
-    "zo_grad_",
-]
+import importlib
+
+#: public names and the module holding each (loaded on first use: both import torch)
+_EXPORTS = {
+    **dict.fromkeys(["PGEstimate", "PGStep", "PolicyGradient", "advantages", "entropy", "log_prob",
+                     "policy_gradient", "reinforce_loss", "sample"], ".pg"),  # fmt: skip
+    **dict.fromkeys(["ZerothOrderSGD", "ZOEstimate", "direction", "direction_seed", "zo_grad_"], ".zo"),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

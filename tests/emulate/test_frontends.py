@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from kexue_hw import ILM, Exact, FloatMitchell, Mitchell
+from kexue_hw import ILM, MBM, Exact, FloatMitchell, Mitchell
 from kexue_hw.arith import mul
 from kexue_hw.emulate import (
     ApproxLinear,
@@ -201,6 +201,24 @@ def test_unsigned_units_take_sign_magnitude_data():
     got = emulated_linear(x, w, None, EmulationConfig(unit=ILM(8, signed=False, corrections=3)))
     ref = F.linear(x, w)
     assert ((got - ref).norm() / ref.norm()) < 0.02
+
+
+@pytest.mark.parametrize(
+    "unit", [Mitchell(8), Mitchell(6, frac_bits=2), MBM(7), ILM(8, corrections=1), Exact(8)], ids=lambda u: u.describe()
+)
+def test_sign_magnitude_products_are_the_golden_models_bit_for_bit(unit):
+    """Unsigned units fed signed data: each magnitude pair through the golden model, the sign outside, exact sums."""
+    from kexue_hw.emulate import approx_matmul
+
+    g = torch.Generator().manual_seed(3)
+    a = torch.randint(-unit.max_value, unit.max_value + 1, (2, 5, 19), generator=g)
+    b = torch.randint(-unit.max_value, unit.max_value + 1, (2, 19, 4), generator=g)
+    got = approx_matmul(a, b, unit, sign_magnitude=True)
+    an, bn = a.numpy()[..., :, :, None], b.numpy()[..., None, :, :]
+    prod = np.sign(an) * np.sign(bn) * mul(unit, np.abs(an), np.abs(bn))
+    assert got.dtype == torch.int64 and np.array_equal(got.numpy(), prod.sum(axis=-2))
+    with pytest.raises(Exception, match="outside"):
+        approx_matmul(a, b, unit)  # without sign_magnitude the negative operands are out of range
 
 
 def test_fused_row_quantizer_equals_torch_reference():

@@ -113,3 +113,51 @@ def test_module_swap_on_bert_keeps_chosen_layers_exact(ids):
     with torch.no_grad(), track() as cov:
         model(ids)
     assert len(cov.layers) == 12 and cov.emulated["linear"] == 12
+
+
+def tiny_gpt2():
+    cfg = transformers.GPT2Config(vocab_size=96, n_positions=32, n_embd=32, n_layer=2, n_head=2,
+                                  bos_token_id=0, eos_token_id=0)  # fmt: skip
+    return transformers.GPT2LMHeadModel(cfg).eval(), 2
+
+
+def test_track_watches_the_extended_product_list():
+    """The ops issue 12 found running exactly unseen are on the watch list (others are tested op by op)."""
+    from kexue_hw.emulate.coverage import ELEMENTWISE_PRODUCT_FUNCTIONS, EXACT_PRODUCT_OPS
+
+    names = {str(op).replace("aten.", "") for op in EXACT_PRODUCT_OPS}
+    assert {"addr", "_trilinear", "_cdist_forward", "_euclidean_dist", "addbmm", "addmv", "mv", "dot", "conv3d",
+            "_native_multi_head_attention", "_transformer_encoder_layer_fwd", "mkldnn_rnn_layer"} <= names  # fmt: skip
+    assert torch.outer in ELEMENTWISE_PRODUCT_FUNCTIONS
+
+
+@pytest.mark.parametrize("name", ["gpt2", "bert"])
+def test_function_mode_covers_gpt2_and_bert(name, ids):
+    """GPT-2's Conv1D (addmm on a transposed weight) and BERT's Linear/attention: nothing exact on the extended list."""
+    model, layers = tiny_gpt2() if name == "gpt2" else tiny_bert()
+    with torch.no_grad():
+        ref = model(ids).logits
+        with track() as cov, EmulationMode(EmulationConfig(unit=Mitchell(8, signed=True))):
+            out = model(ids).logits
+    assert cov.all_emulated, cov.table()
+    assert cov.emulated["attention_qk"] == layers and cov.emulated["attention_av"] == layers
+    if name == "gpt2":
+        assert cov.emulated["matmul"] == 4 * layers  # c_attn, c_proj, c_fc, mlp.c_proj: addmm
+    assert 0.005 < rel(out, ref) < 0.5
+
+
+def test_module_swap_takes_gpt2_conv1d(ids):
+    """Conv1D is not an nn.Linear: the Hugging Face mapping swaps it; attention stays a function-level product."""
+    model, layers = tiny_gpt2()
+    quantize_(model, EmulationConfig(unit=Mitchell(8, signed=True)))
+    info = summary(model)
+    assert info["exact"] == [] and len(info["swapped"]["mitchell_s8"]) == 4 * layers + 1  # + lm_head
+    assert type(model.transformer.h[0].attn.c_attn).__name__ == "ApproxTransposedLinear"
+    with torch.no_grad(), track() as cov:
+        model(ids)
+    assert cov.emulated["linear"] == 4 * layers + 1
+    assert not cov.all_emulated and set(cov.exact) <= {"_scaled_dot_product_flash_attention_for_cpu",
+                                                       "scaled_dot_product_attention", "bmm", "matmul"}  # fmt: skip
+    with torch.no_grad(), track() as cov, EmulationMode(EmulationConfig(unit=Mitchell(8, signed=True))):
+        model(ids)
+    assert cov.all_emulated, cov.table()

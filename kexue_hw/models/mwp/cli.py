@@ -6,33 +6,24 @@ import argparse
 import json
 import sys
 
+from ...cli_values import (UsageError, finite_float, float_range, input_dir, input_file, non_negative_int,
+                           output_dir, positive_float, positive_int, seed)  # fmt: skip
+from ...spec import SpecError, parse_unit
+
+#: a probability of dropping or smoothing: [0, 1)
+_rate = float_range(0.0, 1.0, hi_open=True)
+
 __all__ = ["register"]
 
 
-def _positive_int(name):
-    def parse(text):
+def _unit_or_native(text: str) -> str:
+    """argparse type of ``eval --unit``: ``native`` or a full unit name (checked before any work)."""
+    if text != "native":
         try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
-        return value
-
-    return parse
-
-
-def _positive_float(name):
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"{name} must be positive, got {text}")
-        return value
-
-    return parse
+            parse_unit(text)
+        except SpecError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return text
 
 
 def register(subparsers) -> None:
@@ -54,41 +45,43 @@ def register(subparsers) -> None:
     t.add_argument("--test", help="file to report test accuracy on after training (Math23K test)")
     t.add_argument("--out", required=True, help="output folder (checkpoint, best model, manifest)")
     t.add_argument("--resume", action="store_true", help="continue from <out>/run/checkpoint.pt")
-    t.add_argument("--minutes", type=_positive_float("--minutes"), help="wall-clock budget")
-    t.add_argument("--steps", type=_positive_int("--steps"), default=6000)
-    t.add_argument("--batch-size", type=_positive_int("--batch-size"), default=64)
-    t.add_argument("--lr", type=_positive_float("--lr"), default=1e-3)
-    t.add_argument("--warmup", type=int, default=300)
-    t.add_argument("--label-smoothing", type=float, default=0.1)
-    t.add_argument("--teaforn", type=_positive_int("--teaforn"), default=1, help="TeaForN passes N (1 = teacher forcing)")
-    t.add_argument("--teaforn-weights", type=float, nargs="+", default=(), help="loss weights λ_1..λ_N")
-    t.add_argument("--d-model", type=_positive_int("--d-model"), default=256)
-    t.add_argument("--layers", type=_positive_int("--layers"), default=4)
-    t.add_argument("--heads", type=_positive_int("--heads"), default=4)
-    t.add_argument("--d-ff", type=_positive_int("--d-ff"), default=1024)
-    t.add_argument("--dropout", type=float, default=0.1)
-    t.add_argument("--dev-size", type=_positive_int("--dev-size"), default=500)
-    t.add_argument("--eval-every", type=_positive_int("--eval-every"), default=500)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--threads", type=_positive_int("--threads"), default=2)
+    t.add_argument("--force", action="store_true", help="start afresh in an --out folder that holds a run")
+    t.add_argument("--minutes", type=positive_float, help="wall-clock budget")
+    t.add_argument("--steps", type=positive_int, default=6000)
+    t.add_argument("--batch-size", type=positive_int, default=64)
+    t.add_argument("--lr", type=positive_float, default=1e-3)
+    t.add_argument("--warmup", type=non_negative_int, default=300)
+    t.add_argument("--label-smoothing", type=_rate, default=0.1)
+    t.add_argument("--teaforn", type=positive_int, default=1, help="TeaForN passes N (1 = teacher forcing)")
+    t.add_argument("--teaforn-weights", type=finite_float, nargs="+", default=(), help="loss weights λ_1..λ_N")
+    t.add_argument("--d-model", type=positive_int, default=256)
+    t.add_argument("--layers", type=positive_int, default=4)
+    t.add_argument("--heads", type=positive_int, default=4)
+    t.add_argument("--d-ff", type=positive_int, default=1024)
+    t.add_argument("--dropout", type=_rate, default=0.1)
+    t.add_argument("--dev-size", type=positive_int, default=500)
+    t.add_argument("--eval-every", type=positive_int, default=500)
+    t.add_argument("--seed", type=seed, default=0)
+    t.add_argument("--threads", type=positive_int, default=2)
     t.add_argument("--init-from", help="a local Hugging Face BERT folder to initialise from")
+    t.add_argument("--init-solver", help="continue from a trained solver folder (a second stage with a new schedule)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
     t.set_defaults(func=_train)
 
     s = sub.add_parser("solve", help="solve one problem: print the equation and its value")
     s.add_argument("text")
-    s.add_argument("--beam", type=_positive_int("--beam"), default=3)
+    s.add_argument("--beam", type=positive_int, default=3)
     s.add_argument("--checkpoint", help="solver folder (default: the shipped model)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_solve)
 
     e = sub.add_parser("eval", help="answer accuracy, natively and with every product on each --unit")
     e.add_argument("--data", required=True, help="problem file (either format)")
-    e.add_argument("--limit", type=_positive_int("--limit"), help="first N problems only")
-    e.add_argument("--beam", type=_positive_int("--beam"), default=3)
-    e.add_argument("--unit", nargs="+", default=[], help="unit names, e.g. mitchell_s8 mbm_s8 ilm_s8_c1")
+    e.add_argument("--limit", type=positive_int, help="first N problems only")
+    e.add_argument("--beam", type=positive_int, default=3)
+    e.add_argument("--unit", nargs="+", type=_unit_or_native, default=[], help="unit names, e.g. mitchell_s8 mbm_s8 ilm_s8_c1")
     e.add_argument("--checkpoint", help="solver folder (default: the shipped model)")
-    e.add_argument("--threads", type=_positive_int("--threads"), default=2)
+    e.add_argument("--threads", type=positive_int, default=2)
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=_eval)
 
@@ -96,6 +89,7 @@ def register(subparsers) -> None:
 def _data(args) -> int:
     from .data import load_problems
 
+    input_file("file", args.file)
     _, report = load_problems(args.file)
     summary = {"read": report.read, "kept": report.kept, "dropped": dict(sorted(report.dropped.items()))}
     if args.json:
@@ -108,7 +102,26 @@ def _data(args) -> int:
 
 
 def _train(args) -> int:
-    from .train import TrainSettings, train
+    for path in args.data:
+        input_file("--data", path)
+    if args.test:
+        input_file("--test", args.test)
+    if args.init_from:
+        input_dir("--init-from", args.init_from)
+    out = output_dir("--out", args.out)
+    held = [name for name in ("run", "model.safetensors") if (out / name).exists()]
+    if held and not (args.resume or args.force):
+        raise UsageError(f"--out {args.out}: holds a run ({held[0]}); pass --resume to continue it or --force "
+                         "to start afresh")  # fmt: skip
+    if args.resume and args.force:
+        raise UsageError("--resume and --force exclude each other")
+    if args.d_model % args.heads:
+        raise UsageError(f"--d-model {args.d_model} must be a multiple of --heads {args.heads}")
+    if args.teaforn_weights and len(args.teaforn_weights) != args.teaforn:
+        raise UsageError(f"--teaforn-weights: {len(args.teaforn_weights)} values for --teaforn {args.teaforn}")
+    if any(w < 0 for w in args.teaforn_weights):
+        raise UsageError(f"--teaforn-weights must be >= 0, got {min(args.teaforn_weights)}")
+    from .train import TrainSettings, train  # torch: after the checks
 
     settings = TrainSettings(
         data=list(args.data),
@@ -131,6 +144,7 @@ def _train(args) -> int:
         threads=args.threads,
         minutes=args.minutes,
         init_from=args.init_from,
+        init_solver=args.init_solver,
     )
     log = (lambda *a, **k: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     figures = train(settings, args.out, resume=args.resume, log=log, progress=not args.quiet)
@@ -139,6 +153,10 @@ def _train(args) -> int:
 
 
 def _solve(args) -> int:
+    if not args.text.strip():
+        raise UsageError("text: the problem is empty")
+    if args.checkpoint:
+        input_dir("--checkpoint", args.checkpoint)
     from .solver import Solver
 
     solver = Solver.load(args.checkpoint)
@@ -155,14 +173,13 @@ def _solve(args) -> int:
 
 
 def _eval(args) -> int:
+    input_file("--data", args.data)
+    if args.checkpoint:
+        input_dir("--checkpoint", args.checkpoint)
     import torch
 
-    from ...spec import parse_unit
     from .evaluate import evaluate_solver
 
-    for name in args.unit:  # every name checked before any work
-        if name != "native":
-            parse_unit(name)
     torch.set_num_threads(args.threads)
     result = evaluate_solver(
         args.data, checkpoint=args.checkpoint, limit=args.limit, beam=args.beam, units=args.unit, progress=not args.json

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..evaluation import compare_units
 from .data import load_problems, map_numbers
 from .solver import Solver
@@ -33,12 +35,10 @@ def evaluate_solver(data, *, checkpoint=None, limit=None, beam=3, units=(), prog
         problems = problems[:limit]
     if not problems:
         raise ValueError(f"--data {data}: no usable problems ({dict(report.dropped)})")
-    on_unit = None
-    if progress:
-        import sys
+    def print_unit_row(name, row):
+        print(f"  {name}: accuracy {row['accuracy']:.4f} [{row['seconds']:.1f} s]", file=sys.stderr, flush=True)
 
-        def on_unit(name, row):
-            print(f"  {name}: accuracy {row['accuracy']:.4f} [{row['seconds']:.1f} s]", file=sys.stderr, flush=True)
+    on_unit = print_unit_row if progress else None
 
     probe_problems = problems[:4]
     run = solver_run(solver, problems, beam=beam)

@@ -17,7 +17,6 @@ shared embedding that equations use), which is what decoding needs.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import torch

@@ -145,7 +145,14 @@ class Solver:
         model.eval()
         return cls(vocab, model, config["targets"])
 
-    def write_manifest(self, directory, settings, figures: dict, data: list) -> dict:
+    def write_manifest(self, directory, settings, figures: dict, data: list, commit: str | None = None,
+                       parent: dict | None = None) -> dict:  # fmt: skip
+        """The manifest; ``parent`` is the manifest of the solver this run started from (a second stage)."""
+        extra = {"parameters": self.model.num_parameters()}
+        if parent is not None:
+            extra["initialised_from"] = parent
+            extra["total_training_seconds"] = round(parent.get("total_training_seconds", parent["training_seconds"])
+                                                    + figures.get("training_seconds", 0.0), 1)  # fmt: skip
         return write_manifest(
             directory,
             model="mwp-unilm",
@@ -154,7 +161,8 @@ class Solver:
             seed=settings.seed,
             training_seconds=figures.get("training_seconds", 0.0),
             figures=figures,
-            extra={"parameters": self.model.num_parameters()},
+            extra=extra,
+            commit=commit,
         )
 
     # ------------------------------------------------------------------ inference

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..training import Checkpointer, TrainingProgress, WallClockBudget, configure_torch
+from ..training import Checkpointer, TrainingProgress, WallClockBudget, code_commit, configure_torch
 from .model import MWPConfig, UniLMSolver
 from .solver import Encoded, Solver, encode_problems
 
@@ -53,6 +53,7 @@ class TrainSettings:
     eval_beam: int = 1
     threads: int = 2
     init_from: str | None = None  # a local Hugging Face BERT folder (see .bert)
+    init_solver: str | None = None  # continue from a trained solver folder (its vocabulary and weights)
     minutes: float | None = None
     checkpoint_seconds: float = 120.0
 
@@ -162,6 +163,7 @@ def train(settings: TrainSettings, out_dir, *, resume: bool = False, log=print, 
     if not settings.data:
         raise ValueError("--data: give at least one training file")
     configure_torch(settings.seed, settings.threads)
+    commit = code_commit()  # the code that trains, read before any time passes
     test_problems = load_problems(settings.test)[0] if settings.test else []
     pool = training_pool(*settings.data, dev_size=settings.dev_size, seed=settings.seed, exclude=test_problems)
     train_problems, dev_problems = pool.train, pool.dev
@@ -173,11 +175,16 @@ def train(settings: TrainSettings, out_dir, *, resume: bool = False, log=print, 
     state = ckpt.load() if resume else None
     if resume and state is None:
         log(f"--resume: no checkpoint in {ckpt.path}; starting fresh")
+    if state is not None and state.get("commit"):
+        commit = state["commit"]  # a resumed run keeps the commit it started with
     if state is not None:
         solver = Solver.from_state(state["solver"])
         if state["settings"] != asdict(settings) | {"minutes": state["settings"]["minutes"]}:
             changed = [k for k, v in asdict(settings).items() if state["settings"].get(k) != v and k != "minutes"]
             raise ValueError(f"--resume: settings differ from the checkpoint's ({', '.join(changed)})")
+    elif settings.init_solver:
+        solver = Solver.load(settings.init_solver)  # warm start: its vocabulary, size and weights
+        log(f"initialised from the solver in {settings.init_solver}")
     else:
         solver = Solver.build(train_problems, settings)
     model = solver.model
@@ -221,6 +228,7 @@ def train(settings: TrainSettings, out_dir, *, resume: bool = False, log=print, 
                 "spent": budget.elapsed,
                 "torch_rng": torch.get_rng_state(),
                 "settings": asdict(settings),
+                "commit": commit,
             }
         )
 
@@ -275,5 +283,11 @@ def train(settings: TrainSettings, out_dir, *, resume: bool = False, log=print, 
         figures["test_accuracy_beam3"] = final.accuracy(test_problems, beam=3)
         figures["test_n"] = len(test_problems)
         log(f"test: greedy {figures['test_accuracy_greedy']:.4f}, beam 3 {figures['test_accuracy_beam3']:.4f}")
-    final.write_manifest(out_dir, settings, figures, data=settings.data + ([settings.test] if settings.test else []))
+    parent = None
+    if settings.init_solver:
+        from ..training import read_manifest
+
+        parent = read_manifest(settings.init_solver)
+    final.write_manifest(out_dir, settings, figures, data=settings.data + ([settings.test] if settings.test else []),
+                         commit=commit, parent=parent)
     return figures

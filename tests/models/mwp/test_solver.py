@@ -109,23 +109,22 @@ def test_cli_data_eval_solve(trained, capsys):
     "argv, message",
     [
         (["mwp", "eval", "--data", "x.json", "--unit", "mitchel_s8"], "does not parse"),
-        (["mwp", "data", "{missing}"], "cannot read"),
+        (["mwp", "data", "{missing}"], "no such file"),
         (["mwp", "data", "{empty}"], "empty file"),
         (["mwp", "data", "{garbage}"], "neither"),
         (["mwp", "solve", "", "--checkpoint", "{out}"], "empty"),
         (["mwp", "eval", "--data", "{garbage}", "--checkpoint", "{out}"], "neither"),
     ],
 )
-def test_cli_bad_input_is_one_line(trained, tmp_path, capsys, argv, message):
+def test_cli_bad_input_is_one_line(trained, tmp_path, run_cli, argv, message):
     d, _, _ = trained
     (tmp_path / "empty.json").write_text("")
     (tmp_path / "garbage.json").write_text("hello\nworld\n")
     paths = {"missing": tmp_path / "nope.json", "empty": tmp_path / "empty.json", "garbage": tmp_path / "garbage.json",
              "out": d / "out"}
     argv = [a.format(**paths) for a in argv]
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert message in err and len(err.splitlines()) == 1, err
+    code, _, err = run_cli(argv)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_bert_initialisation_path(trained, tmp_path):
@@ -160,3 +159,13 @@ def test_bert_initialisation_path(trained, tmp_path):
     with pytest.raises(ValueError, match="no config.json"):
         train(TrainSettings(**{**s.__dict__, "init_from": str(tmp_path)}), tmp_path / "o2", log=lambda *_: None,
               progress=False)
+
+
+def test_second_stage_starts_from_a_trained_solver(trained, tmp_path):
+    d, settings, _ = trained
+    stage2 = TrainSettings(**{**settings.__dict__, "steps": 3, "test": None, "init_solver": str(d / "out")})
+    train(stage2, tmp_path / "stage2", log=lambda *_: None, progress=False)
+    manifest = json.loads((tmp_path / "stage2" / "manifest.json").read_text())
+    assert manifest["initialised_from"]["settings"]["steps"] == 60
+    assert manifest["total_training_seconds"] >= manifest["training_seconds"]
+    assert Solver.load(tmp_path / "stage2").vocab == Solver.load(d / "out").vocab
