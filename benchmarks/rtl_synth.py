@@ -1,9 +1,14 @@
-"""Mitchell vs exact multiplier on FPGA: LUTs and Fmax at 8/16/32 bits plus pipelined 16-bit.
+"""Mitchell vs the exact unit on FPGA: LUTs and Fmax of multipliers and dividers, pipelined or not.
 
-    python benchmarks/rtl_synth.py [--json] [--target ice40|ecp5] [--stages 2 4]
+    python benchmarks/rtl_synth.py [--json] [--target ice40|ecp5|xilinx] [--widths 8 16 32]
+                                   [--signedness u s] [--stages 2 3 4] [--div-widths 16]
 
-Yosys without DSP blocks (logic vs logic), nextpnr place-and-route, all ports
-registered (see kexue_hw/hdl/synth.py). The table goes to benchmarks/hdl.md.
+Every row compares a Mitchell unit with the exact unit of the same operation,
+width, signedness and pipeline depth (kexue_hw.hdl.synth.reference_for): the
+combinational exact multiplier as Yosys builds ``a * b``, the row-pipelined
+exact multiplier, the restoring exact divider with the same quotient format.
+Yosys without DSP blocks (logic vs logic), nextpnr place-and-route (seed 1), all
+ports registered (see kexue_hw/hdl/synth.py). The tables go to benchmarks/hdl.md.
 """
 
 from __future__ import annotations
@@ -13,35 +18,50 @@ import json
 import sys
 import time
 
-from kexue_hw import Exact, Mitchell
+from kexue_hw import Mitchell
+from kexue_hw.hdl.progress import Progress
+from kexue_hw.hdl.synth import compare_with_reference
 from kexue_hw.tables import markdown_table
-from kexue_hw.hdl.synth import synthesize
 
-COLUMNS = ["unit", "width", "stages", "target", "luts", "ffs", "carries", "fmax_mhz", "exact_luts",
-           "exact_fmax_mhz", "lut_ratio", "fmax_ratio", "seconds"]  # fmt: skip
+COLUMNS = ["unit", "op", "width", "stages", "target", "luts", "ffs", "carries", "fmax_mhz", "reference",
+           "ref_luts", "ref_fmax_mhz", "lut_ratio", "fmax_ratio", "seconds"]  # fmt: skip
+
+
+def configs(args) -> list[tuple]:
+    """``(unit, op, stages)`` of every row, in table order."""
+    out = []
+    for sign in args.signedness:
+        signed = sign == "s"
+        out += [(Mitchell(w, signed), "mul", 0) for w in args.widths]
+        out += [(Mitchell(16, signed), "mul", s) for s in args.stages]
+    for sign in args.signedness:
+        out += [(Mitchell(w, sign == "s"), "div", 0) for w in args.div_widths]
+    out += [(Mitchell(w), "div", s) for w in args.div_widths for s in args.div_stages]
+    return out
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", action="store_true", help="print JSON rows instead of a Markdown table")
     p.add_argument("--target", default="ice40", choices=["ice40", "ecp5", "xilinx"])
-    p.add_argument("--widths", type=int, nargs="+", default=[8, 16, 32])
-    p.add_argument("--signed", action="store_true")
-    p.add_argument("--stages", type=int, nargs="+", default=[2, 4], help="pipelined 16-bit depths")
+    p.add_argument("--widths", type=int, nargs="+", default=[8, 16, 32], help="multiplier widths")
+    p.add_argument("--signedness", nargs="+", choices=["u", "s"], default=["u", "s"])
+    p.add_argument("--stages", type=int, nargs="*", default=[2, 3, 4], help="pipelined 16-bit multipliers")
+    p.add_argument("--div-widths", type=int, nargs="*", default=[16], help="divider widths (combinational)")
+    p.add_argument("--div-stages", type=int, nargs="*", default=[3], help="pipelined unsigned dividers")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    rows = []
-    exact = {w: synthesize(Exact(w, args.signed), "mul", 0, args.target) for w in args.widths}
-    configs = [(w, 0) for w in args.widths] + [(16, s) for s in args.stages]
-    for width, stages in configs:
-        ref = exact.get(width) or synthesize(Exact(width, args.signed), "mul", 0, args.target)
-        res = synthesize(Mitchell(width, args.signed), "mul", stages, args.target)
-        fmax_ratio = round(res.fmax_mhz / ref.fmax_mhz, 3) if res.fmax_mhz and ref.fmax_mhz else None
-        ratios = {"lut_ratio": round(res.luts / ref.luts, 3), "fmax_ratio": fmax_ratio}
-        rows.append({**res.__dict__, "exact_luts": ref.luts, "exact_fmax_mhz": ref.fmax_mhz, **ratios})
+    rows, cache = [], {}
+    todo = configs(args)
+    with Progress("rtl_synth", total=len(todo)) as bar:
+        for i, (unit, op, stages) in enumerate(todo):
+            bar.update(done=i)
+            row = compare_with_reference(unit, op, stages, args.target, progress=bar, cache=cache)
+            ref = row["reference"]
+            rows.append({**row, "reference": ref["name"], "ref_luts": ref["luts"], "ref_fmax_mhz": ref["fmax_mhz"],
+                         "reference_row": ref})  # fmt: skip
     if args.json:
-        print(json.dumps({"rows": rows, "exact": {w: r.__dict__ for w, r in exact.items()},
-                          "seconds": round(time.perf_counter() - t0, 1)}, indent=2))  # fmt: skip
+        print(json.dumps({"rows": rows, "seconds": round(time.perf_counter() - t0, 1)}, indent=2))
     else:
         print(markdown_table(COLUMNS, rows))
         print(f"\n(total {time.perf_counter() - t0:.0f} s)")

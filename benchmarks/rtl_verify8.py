@@ -29,6 +29,10 @@ UNITS = [
     (ILM(8, True, corrections=2), "mul", 0),
     (Exact(8), "mul", 0),
     (Exact(8, True), "mul", 0),
+    (Exact(8, True), "mul", 2),
+    (Exact(8), "div", 0),
+    (Exact(8, True), "div", 0),
+    (Exact(8), "div", 4),
 ]
 
 COLUMNS = ["unit", "op", "width", "stages", "sim", "vectors", "mismatches", "seconds"]

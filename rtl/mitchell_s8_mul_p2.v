@@ -8,73 +8,188 @@
 
 module mitchell_s8_mul_p2(operands__valid, result__ready, clk, rst, operands__ready, result__payload, result__valid, operands__payload);
   reg \$auto$dump_module$1  = 0;
-  wire [8:0] \$1 ;
+  wire [7:0] \$1 ;
   wire \$10 ;
+  wire [7:0] \$100 ;
+  wire \$101 ;
+  wire [7:0] \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire [7:0] \$105 ;
+  wire \$106 ;
+  wire [7:0] \$107 ;
+  wire \$108 ;
+  wire \$109 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
+  wire \$110 ;
+  wire [7:0] \$111 ;
+  wire \$112 ;
+  wire [7:0] \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  wire [7:0] \$116 ;
+  wire \$117 ;
+  wire [7:0] \$118 ;
+  wire \$119 ;
+  wire [7:0] \$12 ;
+  wire \$120 ;
+  wire \$121 ;
+  wire [7:0] \$122 ;
+  wire \$123 ;
+  wire [7:0] \$124 ;
+  wire \$125 ;
+  wire \$126 ;
+  wire [7:0] \$127 ;
+  wire \$128 ;
+  wire [7:0] \$129 ;
   wire \$13 ;
-  wire [2:0] \$14 ;
+  wire \$130 ;
+  wire \$131 ;
+  wire \$132 ;
+  wire \$133 ;
+  wire \$134 ;
+  wire [7:0] \$135 ;
+  wire [7:0] \$136 ;
+  wire [2:0] \$137 ;
+  wire [2:0] \$138 ;
+  wire [10:0] \$139 ;
+  wire [7:0] \$14 ;
+  wire \$140 ;
+  wire [11:0] \$141 ;
+  wire [2:0] \$142 ;
+  wire [2:0] \$143 ;
+  wire [10:0] \$144 ;
+  wire \$145 ;
+  wire [11:0] \$146 ;
+  wire [8:0] \$147 ;
+  wire \$148 ;
+  reg [6:0] \$149 ;
   wire \$15 ;
+  reg [3:0] \$150 ;
+  reg \$151 ;
+  reg \$152 ;
+  reg \$153 ;
+  reg \$154 ;
+  reg [15:0] \$155 ;
+  reg \$156 ;
   wire \$16 ;
-  wire \$17 ;
-  wire [2:0] \$18 ;
-  wire \$19 ;
-  wire [8:0] \$2 ;
-  wire [2:0] \$20 ;
+  wire [7:0] \$17 ;
+  wire \$18 ;
+  wire [7:0] \$19 ;
+  wire \$2 ;
+  wire \$20 ;
   wire \$21 ;
-  wire \$22 ;
+  wire [7:0] \$22 ;
   wire \$23 ;
-  wire \$24 ;
-  wire [3:0] \$25 ;
-  wire [3:0] \$26 ;
-  wire [10:0] \$27 ;
-  wire [3:0] \$28 ;
-  wire [3:0] \$29 ;
-  wire \$3 ;
-  wire [10:0] \$30 ;
-  wire [16:0] \$31 ;
+  wire [7:0] \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire [7:0] \$27 ;
+  wire \$28 ;
+  wire [7:0] \$29 ;
+  wire [7:0] \$3 ;
+  wire \$30 ;
+  wire \$31 ;
   wire \$32 ;
-  reg \$33 ;
-  reg \$34 ;
-  reg [7:0] \$35 ;
-  reg [7:0] \$36 ;
-  reg [2:0] \$37 ;
-  reg [2:0] \$38 ;
-  reg \$39 ;
+  wire [7:0] \$33 ;
+  wire \$34 ;
+  wire [7:0] \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire [7:0] \$38 ;
+  wire \$39 ;
   wire \$4 ;
-  reg [15:0] \$40 ;
-  reg \$41 ;
+  wire [7:0] \$40 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire [7:0] \$44 ;
+  wire \$45 ;
+  wire [7:0] \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire [7:0] \$49 ;
   wire \$5 ;
-  wire [2:0] \$6 ;
+  wire \$50 ;
+  wire [7:0] \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire [7:0] \$55 ;
+  wire \$56 ;
+  wire [7:0] \$57 ;
+  wire \$58 ;
+  wire \$59 ;
+  wire [7:0] \$6 ;
+  wire [7:0] \$60 ;
+  wire \$61 ;
+  wire [7:0] \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire [7:0] \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  wire [2:0] \$8 ;
+  wire [7:0] \$70 ;
+  wire \$71 ;
+  wire \$72 ;
+  wire [7:0] \$73 ;
+  wire \$74 ;
+  wire [7:0] \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire \$78 ;
+  wire [7:0] \$79 ;
+  wire [7:0] \$8 ;
+  wire \$80 ;
+  wire [7:0] \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire [7:0] \$84 ;
+  wire \$85 ;
+  wire [7:0] \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire [7:0] \$89 ;
   wire \$9 ;
+  wire \$90 ;
+  wire [7:0] \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire [7:0] \$94 ;
+  wire \$95 ;
+  wire [7:0] \$96 ;
+  wire \$97 ;
+  wire \$98 ;
+  wire \$99 ;
   wire advance;
-  wire [15:0] antilog_scale_mag;
-  wire [8:0] antilog_shift_1_mant;
-  wire [10:0] antilog_shift_2_mant;
-  wire [14:0] antilog_shift_4_mant;
-  wire [22:0] antilog_shift_8_mant;
-  wire [15:0] apply_sign_p;
+  wire [9:0] antilog_shift_1_m;
+  wire [11:0] antilog_shift_2_m;
+  wire [15:0] antilog_shift_4_m;
+  wire [23:0] antilog_shift_8_m;
   input clk;
   wire clk;
-  wire [7:0] log_add_mant;
-  wire [3:0] log_add_shift;
-  wire log_add_sign;
-  wire [7:0] magnitude_ma;
-  wire [7:0] magnitude_mb;
-  wire magnitude_sa;
-  wire magnitude_sb;
-  wire [2:0] normalize_1_lza;
-  wire [2:0] normalize_1_lzb;
+  wire [15:0] finish_p;
+  wire fold_sign_sa;
+  wire fold_sign_sb;
+  wire [7:0] fold_sign_ua;
+  wire [7:0] fold_sign_ub;
+  wire [2:0] leading_zeros_lza;
+  wire [2:0] leading_zeros_lzb;
+  wire leading_zeros_za;
+  wire leading_zeros_zb;
+  wire [3:0] log_add_e;
+  wire log_add_inc;
+  wire log_add_neg;
+  wire [6:0] log_add_t;
+  wire log_add_zero;
+  wire [8:0] mantissa_m;
   wire [7:0] normalize_1_xa;
   wire [7:0] normalize_1_xb;
-  wire [2:0] normalize_2_lza;
-  wire [2:0] normalize_2_lzb;
   wire [7:0] normalize_2_xa;
   wire [7:0] normalize_2_xb;
-  wire [2:0] normalize_4_lza;
-  wire [2:0] normalize_4_lzb;
   wire [7:0] normalize_4_xa;
   wire [7:0] normalize_4_xb;
   input [15:0] operands__payload;
@@ -85,13 +200,12 @@ module mitchell_s8_mul_p2(operands__valid, result__ready, clk, rst, operands__re
   wire operands__ready;
   input operands__valid;
   wire operands__valid;
-  reg [2:0] r1_lza = 3'h0;
-  reg [2:0] r1_lzb = 3'h0;
-  reg r1_sa = 1'h0;
-  reg r1_sb = 1'h0;
+  reg [3:0] r1_e = 4'h0;
+  reg r1_inc = 1'h0;
+  reg r1_neg = 1'h0;
+  reg [6:0] r1_t = 7'h00;
   reg r1_valid = 1'h0;
-  reg [7:0] r1_xa = 8'h00;
-  reg [7:0] r1_xb = 8'h00;
+  reg r1_zero = 1'h0;
   (* init = 16'h0000 *)
   wire [15:0] r2_p;
   (* init = 1'h0 *)
@@ -105,155 +219,262 @@ module mitchell_s8_mul_p2(operands__valid, result__ready, clk, rst, operands__re
   reg result__valid = 1'h0;
   input rst;
   wire rst;
+  assign \$1  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$2  = ~ \$1 [7];
+  assign \$3  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$4  = ~ \$3 [6];
+  assign \$5  = \$2  & \$4 ;
+  assign \$6  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$7  = ~ \$6 [5];
+  assign \$8  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$9  = ~ \$8 [4];
+  assign \$10  = \$7  & \$9 ;
+  assign \$11  = \$5  & \$10 ;
+  assign \$12  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$13  = ~ \$12 [3];
+  assign \$14  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$15  = ~ \$14 [2];
+  assign \$16  = \$13  & \$15 ;
+  assign \$17  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$18  = ~ \$17 [1];
+  assign \$19  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$20  = ~ \$19 [3];
+  assign \$21  = \$16  ? \$18  : \$20 ;
+  assign \$22  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$23  = ~ \$22 [7];
+  assign \$24  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$25  = ~ \$24 [6];
+  assign \$26  = \$23  & \$25 ;
+  assign \$27  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$28  = ~ \$27 [5];
+  assign \$29  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$30  = ~ \$29 [7];
+  assign \$31  = \$26  ? \$28  : \$30 ;
+  assign \$32  = \$11  ? \$21  : \$31 ;
+  assign \$33  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$34  = ~ \$33 [7];
+  assign \$35  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$36  = ~ \$35 [6];
+  assign \$37  = \$34  & \$36 ;
+  assign \$38  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$39  = ~ \$38 [5];
+  assign \$40  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$41  = ~ \$40 [4];
+  assign \$42  = \$39  & \$41 ;
+  assign \$43  = \$37  & \$42 ;
+  assign \$44  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$45  = ~ \$44 [3];
+  assign \$46  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$47  = ~ \$46 [2];
+  assign \$48  = \$45  & \$47 ;
+  assign \$49  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$50  = ~ \$49 [7];
+  assign \$51  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$52  = ~ \$51 [6];
+  assign \$53  = \$50  & \$52 ;
+  assign \$54  = \$43  ? \$48  : \$53 ;
+  assign \$55  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$56  = ~ \$55 [7];
+  assign \$57  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$58  = ~ \$57 [6];
+  assign \$59  = \$56  & \$58 ;
+  assign \$60  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$61  = ~ \$60 [5];
+  assign \$62  = { operands__payload[6:0], 1'h0 } ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$63  = ~ \$62 [4];
+  assign \$64  = \$61  & \$63 ;
+  assign \$65  = \$59  & \$64 ;
+  assign \$66  = ! operands__payload[6:0];
+  assign \$67  = ~ operands__payload[7];
+  assign leading_zeros_za = \$66  & \$67 ;
+  assign \$68  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$69  = ~ \$68 [7];
+  assign \$70  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$71  = ~ \$70 [6];
+  assign \$72  = \$69  & \$71 ;
+  assign \$73  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$74  = ~ \$73 [5];
+  assign \$75  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$76  = ~ \$75 [4];
+  assign \$77  = \$74  & \$76 ;
+  assign \$78  = \$72  & \$77 ;
+  assign \$79  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$80  = ~ \$79 [3];
+  assign \$81  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$82  = ~ \$81 [2];
+  assign \$83  = \$80  & \$82 ;
+  assign \$84  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$85  = ~ \$84 [1];
+  assign \$86  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$87  = ~ \$86 [3];
+  assign \$88  = \$83  ? \$85  : \$87 ;
+  assign \$89  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$90  = ~ \$89 [7];
+  assign \$91  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$92  = ~ \$91 [6];
+  assign \$93  = \$90  & \$92 ;
+  assign \$94  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$95  = ~ \$94 [5];
+  assign \$96  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$97  = ~ \$96 [7];
+  assign \$98  = \$93  ? \$95  : \$97 ;
+  assign \$99  = \$78  ? \$88  : \$98 ;
+  assign \$100  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$101  = ~ \$100 [7];
+  assign \$102  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$103  = ~ \$102 [6];
+  assign \$104  = \$101  & \$103 ;
+  assign \$105  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$106  = ~ \$105 [5];
+  assign \$107  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$108  = ~ \$107 [4];
+  assign \$109  = \$106  & \$108 ;
+  assign \$110  = \$104  & \$109 ;
+  assign \$111  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$112  = ~ \$111 [3];
+  assign \$113  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$114  = ~ \$113 [2];
+  assign \$115  = \$112  & \$114 ;
+  assign \$116  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$117  = ~ \$116 [7];
+  assign \$118  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$119  = ~ \$118 [6];
+  assign \$120  = \$117  & \$119 ;
+  assign \$121  = \$110  ? \$115  : \$120 ;
+  assign \$122  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$123  = ~ \$122 [7];
+  assign \$124  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$125  = ~ \$124 [6];
+  assign \$126  = \$123  & \$125 ;
+  assign \$127  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$128  = ~ \$127 [5];
+  assign \$129  = { operands__payload[14:8], 1'h0 } ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$130  = ~ \$129 [4];
+  assign \$131  = \$128  & \$130 ;
+  assign \$132  = \$126  & \$131 ;
+  assign \$133  = ! operands__payload[14:8];
+  assign \$134  = ~ operands__payload[15];
+  assign leading_zeros_zb = \$133  & \$134 ;
+  assign normalize_4_xa = \$65  ? { operands__payload[2:0], 5'h00 } : { operands__payload[6:0], 1'h0 };
+  assign normalize_4_xb = \$132  ? { operands__payload[10:8], 5'h00 } : { operands__payload[14:8], 1'h0 };
+  assign normalize_2_xa = \$54  ? { normalize_4_xa[5:0], 2'h0 } : normalize_4_xa;
+  assign normalize_2_xb = \$121  ? { normalize_4_xb[5:0], 2'h0 } : normalize_4_xb;
+  assign \$135  = \$32  ? { normalize_2_xa[6:0], 1'h0 } : normalize_2_xa;
+  assign normalize_1_xa = \$135  ^ { operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7], operands__payload[7] };
+  assign \$136  = \$99  ? { normalize_2_xb[6:0], 1'h0 } : normalize_2_xb;
+  assign normalize_1_xb = \$136  ^ { operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15], operands__payload[15] };
+  assign \$137  = ~ { \$65 , \$54 , \$32  };
+  assign \$138  = ~ { \$132 , \$121 , \$99  };
+  assign \$139  = { \$137 , normalize_1_xa[6:0] } + { \$138 , normalize_1_xb[6:0] };
+  assign \$140  = operands__payload[7] & operands__payload[15];
+  assign \$141  = \$139  + \$140 ;
+  assign \$142  = ~ { \$65 , \$54 , \$32  };
+  assign \$143  = ~ { \$132 , \$121 , \$99  };
+  assign \$144  = { \$142 , normalize_1_xa[6:0] } + { \$143 , normalize_1_xb[6:0] };
+  assign \$145  = operands__payload[7] & operands__payload[15];
+  assign \$146  = \$144  + \$145 ;
+  assign log_add_zero = leading_zeros_za | leading_zeros_zb;
+  assign log_add_neg = operands__payload[7] ^ operands__payload[15];
+  assign log_add_inc = operands__payload[7] & operands__payload[15];
+  assign \$147  = { 1'h1, r1_t } + r1_inc;
+  assign mantissa_m = \$147  ^ { r1_neg, r1_neg, r1_neg, r1_neg, r1_neg, r1_neg, r1_neg, r1_neg, r1_neg };
+  assign antilog_shift_1_m = r1_e[0] ? { mantissa_m, 1'h0 } : { r1_neg, mantissa_m };
+  assign antilog_shift_2_m = r1_e[1] ? { antilog_shift_1_m, 2'h0 } : { r1_neg, r1_neg, antilog_shift_1_m };
+  assign antilog_shift_4_m = r1_e[2] ? { antilog_shift_2_m, 4'h0 } : { r1_neg, r1_neg, r1_neg, r1_neg, antilog_shift_2_m };
+  assign antilog_shift_8_m = r1_e[3] ? { antilog_shift_4_m, 8'h00 } : { r1_neg, r1_neg, r1_neg, r1_neg, r1_neg, r1_neg, r1_neg, r1_neg, antilog_shift_4_m };
+  assign finish_p = r1_zero ? 16'h0000 : { r1_neg, antilog_shift_8_m[23:9] };
+  assign \$148  = ~ result__valid;
+  assign operands__ready = \$148  | result__ready;
   always @(posedge clk)
-    r1_xa <= \$35 ;
+    r1_t <= \$149 ;
   always @(posedge clk)
-    r1_xb <= \$36 ;
+    r1_e <= \$150 ;
   always @(posedge clk)
-    r1_lza <= \$37 ;
+    r1_zero <= \$151 ;
   always @(posedge clk)
-    r1_lzb <= \$38 ;
+    r1_neg <= \$152 ;
   always @(posedge clk)
-    r1_valid <= \$39 ;
+    r1_inc <= \$153 ;
   always @(posedge clk)
-    result__payload <= \$40 ;
+    r1_valid <= \$154 ;
   always @(posedge clk)
-    result__valid <= \$41 ;
-  assign \$1  = 1'h0 - operands__payload[7:0];
-  assign magnitude_ma = operands__payload[7] ? \$1 [7:0] : operands__payload[7:0];
-  assign \$2  = 1'h0 - operands__payload[15:8];
-  assign magnitude_mb = operands__payload[15] ? \$2 [7:0] : operands__payload[15:8];
-  assign \$3  = ! magnitude_ma[7:4];
-  assign normalize_4_xa = \$3  ? { magnitude_ma[3:0], 4'h0 } : magnitude_ma;
-  assign \$4  = ! magnitude_mb[7:4];
-  assign normalize_4_xb = \$4  ? { magnitude_mb[3:0], 4'h0 } : magnitude_mb;
-  assign \$5  = ! magnitude_ma[7:4];
-  assign \$6  = \$5  ? 3'h4 : 3'h0;
-  assign \$7  = ! magnitude_mb[7:4];
-  assign \$8  = \$7  ? 3'h4 : 3'h0;
-  assign \$9  = ! normalize_4_xa[7:6];
-  assign normalize_2_xa = \$9  ? { normalize_4_xa[5:0], 2'h0 } : normalize_4_xa;
-  assign \$10  = ! normalize_4_xb[7:6];
-  assign normalize_2_xb = \$10  ? { normalize_4_xb[5:0], 2'h0 } : normalize_4_xb;
-  assign \$11  = ! normalize_4_xa[7:6];
-  assign \$12  = \$11  ? 3'h2 : 3'h0;
-  assign normalize_2_lza = normalize_4_lza | \$12 ;
-  assign \$13  = ! normalize_4_xb[7:6];
-  assign \$14  = \$13  ? 3'h2 : 3'h0;
-  assign normalize_2_lzb = normalize_4_lzb | \$14 ;
-  assign \$15  = ! normalize_2_xa[7];
-  assign normalize_1_xa = normalize_2_xa[7] ? normalize_2_xa : { normalize_2_xa[6:0], 1'h0 };
-  assign \$16  = ! normalize_2_xb[7];
-  assign normalize_1_xb = normalize_2_xb[7] ? normalize_2_xb : { normalize_2_xb[6:0], 1'h0 };
-  assign \$17  = ! normalize_2_xa[7];
-  assign \$18  = normalize_2_xa[7] ? 3'h0 : 3'h1;
-  assign normalize_1_lza = normalize_2_lza | \$18 ;
-  assign \$19  = ! normalize_2_xb[7];
-  assign \$20  = normalize_2_xb[7] ? 3'h0 : 3'h1;
-  assign normalize_1_lzb = normalize_2_lzb | \$20 ;
-  assign \$21  = ~ r1_xa[7];
-  assign \$22  = ~ r1_xb[7];
-  assign \$23  = \$21  | \$22 ;
-  assign \$24  = ~ \$23 ;
-  assign \$25  = 3'h7 - r1_lza;
-  assign \$26  = 3'h7 - r1_lzb;
-  assign \$27  = { \$25 [2:0], r1_xa[6:0] } + { \$26 [2:0], r1_xb[6:0] };
-  assign log_add_mant = \$23  ? 8'h00 : { 1'h1, \$27 [6:0] };
-  assign \$28  = 3'h7 - r1_lza;
-  assign \$29  = 3'h7 - r1_lzb;
-  assign \$30  = { \$28 [2:0], r1_xa[6:0] } + { \$29 [2:0], r1_xb[6:0] };
-  assign log_add_sign = r1_sa ^ r1_sb;
-  assign antilog_shift_1_mant = \$30 [7] ? { log_add_mant, 1'h0 } : { 1'h0, log_add_mant };
-  assign antilog_shift_2_mant = \$30 [8] ? { antilog_shift_1_mant, 2'h0 } : { 2'h0, antilog_shift_1_mant };
-  assign antilog_shift_4_mant = \$30 [9] ? { antilog_shift_2_mant, 4'h0 } : { 4'h0, antilog_shift_2_mant };
-  assign antilog_shift_8_mant = \$30 [10] ? { antilog_shift_4_mant, 8'h00 } : { 8'h00, antilog_shift_4_mant };
-  assign \$31  = 1'h0 - antilog_shift_8_mant[22:7];
-  assign apply_sign_p = log_add_sign ? \$31 [15:0] : antilog_shift_8_mant[22:7];
-  assign \$32  = ~ result__valid;
-  assign operands__ready = \$32  | result__ready;
+    result__payload <= \$155 ;
   always @(posedge clk)
-    r1_sa <= \$33 ;
-  always @(posedge clk)
-    r1_sb <= \$34 ;
+    result__valid <= \$156 ;
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$35  = r1_xa;
+    \$149  = r1_t;
     if (operands__ready) begin
-      \$35  = normalize_1_xa;
+      \$149  = \$141 [6:0];
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$36  = r1_xb;
+    \$150  = r1_e;
     if (operands__ready) begin
-      \$36  = normalize_1_xb;
+      \$150  = \$146 [10:7];
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$37  = r1_lza;
+    \$151  = r1_zero;
     if (operands__ready) begin
-      \$37  = normalize_1_lza;
+      \$151  = log_add_zero;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$38  = r1_lzb;
+    \$152  = r1_neg;
     if (operands__ready) begin
-      \$38  = normalize_1_lzb;
+      \$152  = log_add_neg;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$39  = r1_valid;
+    \$153  = r1_inc;
     if (operands__ready) begin
-      \$39  = operands__valid;
+      \$153  = log_add_inc;
+    end
+  end
+  always @* begin
+    if (\$auto$dump_module$1 ) begin end
+    \$154  = r1_valid;
+    if (operands__ready) begin
+      \$154  = operands__valid;
     end
     if (rst) begin
-      \$39  = 1'h0;
+      \$154  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$40  = result__payload;
+    \$155  = result__payload;
     if (operands__ready) begin
-      \$40  = apply_sign_p;
+      \$155  = finish_p;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$41  = result__valid;
+    \$156  = result__valid;
     if (operands__ready) begin
-      \$41  = r1_valid;
+      \$156  = r1_valid;
     end
     if (rst) begin
-      \$41  = 1'h0;
+      \$156  = 1'h0;
     end
   end
-  always @* begin
-    if (\$auto$dump_module$1 ) begin end
-    \$33  = r1_sa;
-    if (operands__ready) begin
-      \$33  = operands__payload[7];
-    end
-  end
-  always @* begin
-    if (\$auto$dump_module$1 ) begin end
-    \$34  = r1_sb;
-    if (operands__ready) begin
-      \$34  = operands__payload[15];
-    end
-  end
-  assign magnitude_sa = operands__payload[7];
-  assign magnitude_sb = operands__payload[15];
-  assign log_add_shift = \$30 [10:7];
-  assign antilog_scale_mag = antilog_shift_8_mant[22:7];
+  assign fold_sign_ua = { operands__payload[6:0], 1'h0 };
+  assign fold_sign_ub = { operands__payload[14:8], 1'h0 };
+  assign fold_sign_sa = operands__payload[7];
+  assign fold_sign_sb = operands__payload[15];
+  assign leading_zeros_lza = { \$65 , \$54 , \$32  };
+  assign leading_zeros_lzb = { \$132 , \$121 , \$99  };
+  assign log_add_t = \$141 [6:0];
+  assign log_add_e = \$146 [10:7];
   assign advance = operands__ready;
   assign r2_valid = result__valid;
   assign r2_p = result__payload;
   assign \operands__payload.a  = operands__payload[7:0];
   assign \operands__payload.b  = operands__payload[15:8];
   assign \result__payload.p  = result__payload;
-  assign normalize_4_lza = \$6 ;
-  assign normalize_4_lzb = \$8 ;
 endmodule

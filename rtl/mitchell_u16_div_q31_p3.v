@@ -9,51 +9,68 @@
 module mitchell_u16_div_q31_p3(operands__valid, result__ready, clk, rst, operands__ready, result__payload, result__valid, operands__payload);
   reg \$auto$dump_module$1  = 0;
   wire \$1 ;
-  wire [3:0] \$10 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [3:0] \$12 ;
+  wire \$12 ;
   wire \$13 ;
   wire \$14 ;
   wire \$15 ;
-  wire [3:0] \$16 ;
+  wire \$16 ;
   wire \$17 ;
-  wire [3:0] \$18 ;
+  wire \$18 ;
   wire \$19 ;
   wire \$2 ;
   wire \$20 ;
   wire \$21 ;
-  wire [3:0] \$22 ;
+  wire \$22 ;
   wire \$23 ;
-  wire [3:0] \$24 ;
+  wire \$24 ;
   wire \$25 ;
   wire \$26 ;
-  wire [4:0] \$27 ;
-  wire [14:0] \$28 ;
-  wire [19:0] \$29 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
   wire \$3 ;
-  wire [20:0] \$30 ;
-  wire [4:0] \$31 ;
-  wire [14:0] \$32 ;
-  wire [19:0] \$33 ;
-  wire [20:0] \$34 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
   wire \$35 ;
-  wire [47:0] \$36 ;
+  wire \$36 ;
   wire \$37 ;
-  reg [15:0] \$38 ;
-  reg [15:0] \$39 ;
-  wire [3:0] \$4 ;
-  reg [3:0] \$40 ;
-  reg [3:0] \$41 ;
-  reg \$42 ;
-  reg [18:0] \$43 ;
-  reg [4:0] \$44 ;
-  reg \$45 ;
-  reg \$46 ;
-  reg [46:0] \$47 ;
-  reg \$48 ;
-  reg \$49 ;
+  wire \$38 ;
+  wire \$39 ;
+  wire \$4 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire [3:0] \$42 ;
+  wire [14:0] \$43 ;
+  wire [19:0] \$44 ;
+  wire [20:0] \$45 ;
+  wire [3:0] \$46 ;
+  wire [14:0] \$47 ;
+  wire [19:0] \$48 ;
+  wire [20:0] \$49 ;
   wire \$5 ;
-  wire [3:0] \$6 ;
+  wire \$50 ;
+  wire [47:0] \$51 ;
+  wire \$52 ;
+  reg [15:0] \$53 ;
+  reg \$54 ;
+  reg [15:0] \$55 ;
+  reg \$56 ;
+  reg [2:0] \$57 ;
+  reg [2:0] \$58 ;
+  reg \$59 ;
+  wire \$6 ;
+  reg [18:0] \$60 ;
+  reg [4:0] \$61 ;
+  reg \$62 ;
+  reg \$63 ;
+  reg [46:0] \$64 ;
+  reg \$65 ;
+  reg \$66 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
@@ -70,25 +87,28 @@ module mitchell_u16_div_q31_p3(operands__valid, result__ready, clk, rst, operand
   wire clk;
   wire [15:0] log_sub_mant;
   wire [4:0] log_sub_shift;
-  wire log_sub_zb;
   wire [15:0] magnitude_ma;
   wire [15:0] magnitude_mb;
   wire [3:0] normalize_1_lza;
   wire [3:0] normalize_1_lzb;
   wire [15:0] normalize_1_xa;
   wire [15:0] normalize_1_xb;
-  wire [3:0] normalize_2_lza;
-  wire [3:0] normalize_2_lzb;
+  wire [2:0] normalize_2_lza;
+  wire [2:0] normalize_2_lzb;
   wire [15:0] normalize_2_xa;
   wire [15:0] normalize_2_xb;
-  wire [3:0] normalize_4_lza;
-  wire [3:0] normalize_4_lzb;
+  wire [1:0] normalize_4_lza;
+  wire [1:0] normalize_4_lzb;
   wire [15:0] normalize_4_xa;
   wire [15:0] normalize_4_xb;
-  wire [3:0] normalize_8_lza;
-  wire [3:0] normalize_8_lzb;
+  wire normalize_8_lza;
+  wire normalize_8_lzb;
+  wire normalize_8_qa;
+  wire normalize_8_qb;
   wire [15:0] normalize_8_xa;
   wire [15:0] normalize_8_xb;
+  wire normalize_8_za;
+  wire normalize_8_zb;
   input [31:0] operands__payload;
   wire [31:0] operands__payload;
   wire [15:0] \operands__payload.a ;
@@ -97,11 +117,13 @@ module mitchell_u16_div_q31_p3(operands__valid, result__ready, clk, rst, operand
   wire operands__ready;
   input operands__valid;
   wire operands__valid;
-  reg [3:0] r1_lza = 4'h0;
-  reg [3:0] r1_lzb = 4'h0;
+  reg [2:0] r1_lza = 3'h0;
+  reg [2:0] r1_lzb = 3'h0;
   reg r1_valid = 1'h0;
   reg [15:0] r1_xa = 16'h0000;
   reg [15:0] r1_xb = 16'h0000;
+  reg r1_za = 1'h0;
+  reg r1_zb = 1'h0;
   reg [18:0] r2_mant = 19'h00000;
   reg [4:0] r2_shift = 5'h00;
   reg r2_valid = 1'h0;
@@ -120,184 +142,223 @@ module mitchell_u16_div_q31_p3(operands__valid, result__ready, clk, rst, operand
   reg result__valid = 1'h0;
   input rst;
   wire rst;
-  assign \$34  = \$33  + 1'h1;
-  assign log_sub_zb = ~ normalize_1_xb[15];
-  assign antilog_shift_1_mant = \$34 [15] ? { log_sub_mant, 1'h0 } : { 1'h0, log_sub_mant };
-  assign antilog_shift_2_mant = \$34 [16] ? { antilog_shift_1_mant, 2'h0 } : { 2'h0, antilog_shift_1_mant };
+  assign normalize_8_lzb = \$26  & \$27 ;
+  assign \$28  = ! operands__payload[31:28];
+  assign \$29  = ! operands__payload[27:24];
+  assign \$30  = \$28  & \$29 ;
+  assign \$31  = ! operands__payload[23:20];
+  assign \$32  = ! operands__payload[31:28];
+  assign normalize_8_qb = \$30  ? \$31  : \$32 ;
+  assign normalize_4_xa = normalize_8_qa ? { normalize_8_xa[11:0], 4'h0 } : normalize_8_xa;
+  assign normalize_4_xb = normalize_8_qb ? { normalize_8_xb[11:0], 4'h0 } : normalize_8_xb;
+  assign \$33  = ! normalize_4_xa[15:14];
+  assign normalize_2_xa = \$33  ? { normalize_4_xa[13:0], 2'h0 } : normalize_4_xa;
+  assign \$34  = ! normalize_4_xb[15:14];
+  assign normalize_2_xb = \$34  ? { normalize_4_xb[13:0], 2'h0 } : normalize_4_xb;
+  assign \$35  = ! normalize_4_xa[15:14];
+  assign \$36  = ! normalize_4_xb[15:14];
+  assign \$37  = ! r1_xa[15];
+  assign normalize_1_xa = r1_xa[15] ? r1_xa : { r1_xa[14:0], 1'h0 };
+  assign \$38  = ! r1_xb[15];
+  assign normalize_1_xb = r1_xb[15] ? r1_xb : { r1_xb[14:0], 1'h0 };
+  assign \$39  = ! r1_xa[15];
+  assign \$40  = ! r1_xb[15];
+  assign \$41  = ~ r1_za;
+  assign \$42  = ~ { r1_lza, \$39  };
+  assign \$43  = ~ normalize_1_xb[14:0];
+  assign \$44  = { \$42 , normalize_1_xa[14:0] } + { r1_lzb, \$40 , \$43  };
+  assign \$45  = \$44  + 1'h1;
+  assign log_sub_mant = r1_za ? 16'h0000 : { 1'h1, \$45 [14:0] };
+  assign \$46  = ~ { r1_lza, \$39  };
+  assign \$47  = ~ normalize_1_xb[14:0];
+  assign \$48  = { \$46 , normalize_1_xa[14:0] } + { r1_lzb, \$40 , \$47  };
+  assign \$49  = \$48  + 1'h1;
+  assign antilog_shift_1_mant = \$49 [15] ? { log_sub_mant, 1'h0 } : { 1'h0, log_sub_mant };
+  assign antilog_shift_2_mant = \$49 [16] ? { antilog_shift_1_mant, 2'h0 } : { 2'h0, antilog_shift_1_mant };
   assign antilog_shift_4_mant = r2_shift[2] ? { r2_mant, 4'h0 } : { 4'h0, r2_mant };
   assign antilog_shift_8_mant = r2_shift[3] ? { antilog_shift_4_mant, 8'h00 } : { 8'h00, antilog_shift_4_mant };
   assign antilog_shift_16_mant = r2_shift[4] ? { antilog_shift_8_mant, 16'h0000 } : { 16'h0000, antilog_shift_8_mant };
   assign antilog_scale_mag = r2_zb ? 47'h7fffffffffff : antilog_shift_16_mant;
-  assign \$36  = 1'h0 - antilog_scale_mag;
-  assign \$37  = ~ result__valid;
-  assign operands__ready = \$37  | result__ready;
+  assign \$51  = 1'h0 - antilog_scale_mag;
+  assign \$52  = ~ result__valid;
+  assign operands__ready = \$52  | result__ready;
   always @(posedge clk)
-    r1_xa <= \$38 ;
+    r1_xa <= \$53 ;
   always @(posedge clk)
-    r1_xb <= \$39 ;
+    r1_za <= \$54 ;
   always @(posedge clk)
-    r1_lza <= \$40 ;
+    r1_xb <= \$55 ;
   always @(posedge clk)
-    r1_lzb <= \$41 ;
+    r1_zb <= \$56 ;
   always @(posedge clk)
-    r1_valid <= \$42 ;
+    r1_lza <= \$57 ;
   always @(posedge clk)
-    r2_mant <= \$43 ;
+    r1_lzb <= \$58 ;
   always @(posedge clk)
-    r2_shift <= \$44 ;
+    r1_valid <= \$59 ;
   always @(posedge clk)
-    r2_zb <= \$45 ;
+    r2_mant <= \$60 ;
   always @(posedge clk)
-    r2_valid <= \$46 ;
+    r2_shift <= \$61 ;
   always @(posedge clk)
-    r3_q <= \$47 ;
+    r2_zb <= \$62 ;
   always @(posedge clk)
-    r3_div_by_zero <= \$48 ;
+    r2_valid <= \$63 ;
   always @(posedge clk)
-    result__valid <= \$49 ;
-  assign \$1  = ! operands__payload[15:8];
-  assign normalize_8_xa = \$1  ? { operands__payload[7:0], 8'h00 } : operands__payload[15:0];
-  assign \$2  = ! operands__payload[31:24];
-  assign normalize_8_xb = \$2  ? { operands__payload[23:16], 8'h00 } : operands__payload[31:16];
-  assign \$3  = ! operands__payload[15:8];
-  assign \$4  = \$3  ? 4'h8 : 4'h0;
-  assign \$5  = ! operands__payload[31:24];
-  assign \$6  = \$5  ? 4'h8 : 4'h0;
-  assign \$7  = ! normalize_8_xa[15:12];
-  assign normalize_4_xa = \$7  ? { normalize_8_xa[11:0], 4'h0 } : normalize_8_xa;
-  assign \$8  = ! normalize_8_xb[15:12];
-  assign normalize_4_xb = \$8  ? { normalize_8_xb[11:0], 4'h0 } : normalize_8_xb;
-  assign \$9  = ! normalize_8_xa[15:12];
-  assign \$10  = \$9  ? 4'h4 : 4'h0;
-  assign normalize_4_lza = normalize_8_lza | \$10 ;
-  assign \$11  = ! normalize_8_xb[15:12];
-  assign \$12  = \$11  ? 4'h4 : 4'h0;
-  assign normalize_4_lzb = normalize_8_lzb | \$12 ;
-  assign \$13  = ! normalize_4_xa[15:14];
-  assign normalize_2_xa = \$13  ? { normalize_4_xa[13:0], 2'h0 } : normalize_4_xa;
-  assign \$14  = ! normalize_4_xb[15:14];
-  assign normalize_2_xb = \$14  ? { normalize_4_xb[13:0], 2'h0 } : normalize_4_xb;
-  assign \$15  = ! normalize_4_xa[15:14];
-  assign \$16  = \$15  ? 4'h2 : 4'h0;
-  assign normalize_2_lza = normalize_4_lza | \$16 ;
-  assign \$17  = ! normalize_4_xb[15:14];
-  assign \$18  = \$17  ? 4'h2 : 4'h0;
-  assign normalize_2_lzb = normalize_4_lzb | \$18 ;
-  assign \$19  = ! r1_xa[15];
-  assign normalize_1_xa = r1_xa[15] ? r1_xa : { r1_xa[14:0], 1'h0 };
-  assign \$20  = ! r1_xb[15];
-  assign normalize_1_xb = r1_xb[15] ? r1_xb : { r1_xb[14:0], 1'h0 };
-  assign \$21  = ! r1_xa[15];
-  assign \$22  = r1_xa[15] ? 4'h0 : 4'h1;
-  assign normalize_1_lza = r1_lza | \$22 ;
-  assign \$23  = ! r1_xb[15];
-  assign \$24  = r1_xb[15] ? 4'h0 : 4'h1;
-  assign normalize_1_lzb = r1_lzb | \$24 ;
-  assign \$25  = ~ normalize_1_xa[15];
-  assign \$27  = 4'hf - normalize_1_lza;
-  assign \$28  = ~ normalize_1_xb[14:0];
-  assign \$29  = { \$27 [3:0], normalize_1_xa[14:0] } + { normalize_1_lzb, \$28  };
-  assign \$30  = \$29  + 1'h1;
-  assign log_sub_mant = \$26  ? { 1'h1, \$30 [14:0] } : 16'h0000;
-  assign \$31  = 4'hf - normalize_1_lza;
-  assign \$32  = ~ normalize_1_xb[14:0];
-  assign \$33  = { \$31 [3:0], normalize_1_xa[14:0] } + { normalize_1_lzb, \$32  };
+    r3_q <= \$64 ;
+  always @(posedge clk)
+    r3_div_by_zero <= \$65 ;
+  always @(posedge clk)
+    result__valid <= \$66 ;
+  assign \$1  = ! operands__payload[15:12];
+  assign \$2  = ! operands__payload[11:8];
+  assign \$3  = \$1  & \$2 ;
+  assign normalize_8_xa = \$3  ? { operands__payload[7:0], 8'h00 } : operands__payload[15:0];
+  assign \$4  = ! operands__payload[15:12];
+  assign \$5  = ! operands__payload[11:8];
+  assign \$6  = \$4  & \$5 ;
+  assign \$7  = ! operands__payload[7:4];
+  assign \$8  = \$6  & \$7 ;
+  assign \$9  = ! operands__payload[3:0];
+  assign normalize_8_za = \$8  & \$9 ;
+  assign \$10  = ! operands__payload[31:28];
+  assign \$11  = ! operands__payload[27:24];
+  assign \$12  = \$10  & \$11 ;
+  assign normalize_8_xb = \$12  ? { operands__payload[23:16], 8'h00 } : operands__payload[31:16];
+  assign \$13  = ! operands__payload[31:28];
+  assign \$14  = ! operands__payload[27:24];
+  assign \$15  = \$13  & \$14 ;
+  assign \$16  = ! operands__payload[23:20];
+  assign \$17  = \$15  & \$16 ;
+  assign \$18  = ! operands__payload[19:16];
+  assign normalize_8_zb = \$17  & \$18 ;
+  assign \$19  = ! operands__payload[15:12];
+  assign \$20  = ! operands__payload[11:8];
+  assign normalize_8_lza = \$19  & \$20 ;
+  assign \$21  = ! operands__payload[15:12];
+  assign \$22  = ! operands__payload[11:8];
+  assign \$23  = \$21  & \$22 ;
+  assign \$24  = ! operands__payload[7:4];
+  assign \$25  = ! operands__payload[15:12];
+  assign normalize_8_qa = \$23  ? \$24  : \$25 ;
+  assign \$26  = ! operands__payload[31:28];
+  assign \$27  = ! operands__payload[27:24];
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$38  = r1_xa;
+    \$53  = r1_xa;
     if (operands__ready) begin
-      \$38  = normalize_2_xa;
+      \$53  = normalize_2_xa;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$39  = r1_xb;
+    \$54  = r1_za;
     if (operands__ready) begin
-      \$39  = normalize_2_xb;
+      \$54  = normalize_8_za;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$40  = r1_lza;
+    \$55  = r1_xb;
     if (operands__ready) begin
-      \$40  = normalize_2_lza;
+      \$55  = normalize_2_xb;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$41  = r1_lzb;
+    \$56  = r1_zb;
     if (operands__ready) begin
-      \$41  = normalize_2_lzb;
+      \$56  = normalize_8_zb;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$42  = r1_valid;
+    \$57  = r1_lza;
     if (operands__ready) begin
-      \$42  = operands__valid;
+      \$57  = { normalize_8_lza, normalize_8_qa, \$35  };
+    end
+  end
+  always @* begin
+    if (\$auto$dump_module$1 ) begin end
+    \$58  = r1_lzb;
+    if (operands__ready) begin
+      \$58  = { normalize_8_lzb, normalize_8_qb, \$36  };
+    end
+  end
+  always @* begin
+    if (\$auto$dump_module$1 ) begin end
+    \$59  = r1_valid;
+    if (operands__ready) begin
+      \$59  = operands__valid;
     end
     if (rst) begin
-      \$42  = 1'h0;
+      \$59  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$43  = r2_mant;
+    \$60  = r2_mant;
     if (operands__ready) begin
-      \$43  = antilog_shift_2_mant;
+      \$60  = antilog_shift_2_mant;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$44  = r2_shift;
+    \$61  = r2_shift;
     if (operands__ready) begin
-      \$44  = \$34 [19:15];
+      \$61  = \$49 [19:15];
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$45  = r2_zb;
+    \$62  = r2_zb;
     if (operands__ready) begin
-      \$45  = log_sub_zb;
+      \$62  = r1_zb;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$46  = r2_valid;
+    \$63  = r2_valid;
     if (operands__ready) begin
-      \$46  = r1_valid;
+      \$63  = r1_valid;
     end
     if (rst) begin
-      \$46  = 1'h0;
+      \$63  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$47  = r3_q;
+    \$64  = r3_q;
     if (operands__ready) begin
-      \$47  = apply_sign_q;
+      \$64  = apply_sign_q;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$48  = r3_div_by_zero;
+    \$65  = r3_div_by_zero;
     if (operands__ready) begin
-      \$48  = r2_zb;
+      \$65  = r2_zb;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$49  = result__valid;
+    \$66  = result__valid;
     if (operands__ready) begin
-      \$49  = r2_valid;
+      \$66  = r2_valid;
     end
     if (rst) begin
-      \$49  = 1'h0;
+      \$66  = 1'h0;
     end
   end
   assign magnitude_ma = operands__payload[15:0];
   assign magnitude_mb = operands__payload[31:16];
-  assign log_sub_shift = \$34 [19:15];
+  assign normalize_4_lza = { normalize_8_lza, normalize_8_qa };
+  assign normalize_4_lzb = { normalize_8_lzb, normalize_8_qb };
+  assign normalize_2_lza = { normalize_8_lza, normalize_8_qa, \$35  };
+  assign normalize_2_lzb = { normalize_8_lzb, normalize_8_qb, \$36  };
+  assign normalize_1_lza = { r1_lza, \$39  };
+  assign normalize_1_lzb = { r1_lzb, \$40  };
+  assign log_sub_shift = \$49 [19:15];
   assign advance = operands__ready;
   assign r3_valid = result__valid;
   assign \operands__payload.a  = operands__payload[15:0];
@@ -306,10 +367,7 @@ module mitchell_u16_div_q31_p3(operands__valid, result__ready, clk, rst, operand
   assign \result__payload.div_by_zero  = result__payload[47];
   assign result__payload[47] = r3_div_by_zero;
   assign result__payload[46:0] = r3_q;
-  assign normalize_8_lza = \$4 ;
-  assign normalize_8_lzb = \$6 ;
-  assign \$26  = normalize_1_xa[15];
-  assign \$35  = 1'h0;
-  assign antilog_scale_sign = \$35 ;
+  assign \$50  = 1'h0;
+  assign antilog_scale_sign = \$50 ;
   assign apply_sign_q = antilog_scale_mag;
 endmodule

@@ -9,79 +9,94 @@
 module mitchell_u16_mul_p2(operands__valid, result__ready, clk, rst, operands__ready, result__payload, result__valid, operands__payload);
   reg \$auto$dump_module$1  = 0;
   wire \$1 ;
-  wire [3:0] \$10 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [3:0] \$12 ;
+  wire \$12 ;
   wire \$13 ;
   wire \$14 ;
   wire \$15 ;
-  wire [3:0] \$16 ;
+  wire \$16 ;
   wire \$17 ;
-  wire [3:0] \$18 ;
+  wire \$18 ;
   wire \$19 ;
   wire \$2 ;
   wire \$20 ;
   wire \$21 ;
-  wire [3:0] \$22 ;
+  wire \$22 ;
   wire \$23 ;
-  wire [3:0] \$24 ;
+  wire \$24 ;
   wire \$25 ;
   wire \$26 ;
   wire \$27 ;
   wire \$28 ;
-  wire [4:0] \$29 ;
+  wire \$29 ;
   wire \$3 ;
-  wire [4:0] \$30 ;
-  wire [19:0] \$31 ;
-  wire [4:0] \$32 ;
-  wire [4:0] \$33 ;
-  wire [19:0] \$34 ;
-  wire [32:0] \$35 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
   wire \$36 ;
-  reg [15:0] \$37 ;
-  reg [15:0] \$38 ;
-  reg [3:0] \$39 ;
-  wire [3:0] \$4 ;
-  reg [3:0] \$40 ;
-  reg \$41 ;
-  reg [31:0] \$42 ;
-  reg \$43 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire \$39 ;
+  wire \$4 ;
+  wire \$40 ;
+  wire [3:0] \$41 ;
+  wire [3:0] \$42 ;
+  wire [19:0] \$43 ;
+  wire [20:0] \$44 ;
+  wire [3:0] \$45 ;
+  wire [3:0] \$46 ;
+  wire [19:0] \$47 ;
+  wire [20:0] \$48 ;
+  wire [46:0] \$49 ;
   wire \$5 ;
-  wire [3:0] \$6 ;
+  wire [46:0] \$50 ;
+  wire \$51 ;
+  reg [15:0] \$52 ;
+  reg [4:0] \$53 ;
+  reg \$54 ;
+  reg \$55 ;
+  reg [31:0] \$56 ;
+  reg \$57 ;
+  wire \$6 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
   wire advance;
-  wire [31:0] antilog_scale_mag;
-  wire [46:0] antilog_shift_16_mant;
-  wire [16:0] antilog_shift_1_mant;
-  wire [18:0] antilog_shift_2_mant;
-  wire [22:0] antilog_shift_4_mant;
-  wire [30:0] antilog_shift_8_mant;
-  wire [31:0] apply_sign_p;
+  wire [20:0] antilog_shift_1_m;
+  wire [22:0] antilog_shift_2_m;
+  wire [19:0] antilog_shift_4_m;
+  wire [46:0] antilog_shift_8_16_m;
   input clk;
   wire clk;
-  wire [15:0] log_add_mant;
-  wire [4:0] log_add_shift;
-  wire log_add_sign;
-  wire [15:0] magnitude_ma;
-  wire [15:0] magnitude_mb;
+  wire [31:0] finish_p;
+  wire [4:0] log_add_e;
+  wire [14:0] log_add_t;
+  wire log_add_zero;
+  wire [15:0] mantissa_m;
   wire [3:0] normalize_1_lza;
   wire [3:0] normalize_1_lzb;
   wire [15:0] normalize_1_xa;
   wire [15:0] normalize_1_xb;
-  wire [3:0] normalize_2_lza;
-  wire [3:0] normalize_2_lzb;
+  wire [2:0] normalize_2_lza;
+  wire [2:0] normalize_2_lzb;
   wire [15:0] normalize_2_xa;
   wire [15:0] normalize_2_xb;
-  wire [3:0] normalize_4_lza;
-  wire [3:0] normalize_4_lzb;
+  wire [1:0] normalize_4_lza;
+  wire [1:0] normalize_4_lzb;
   wire [15:0] normalize_4_xa;
   wire [15:0] normalize_4_xb;
-  wire [3:0] normalize_8_lza;
-  wire [3:0] normalize_8_lzb;
+  wire normalize_8_lza;
+  wire normalize_8_lzb;
+  wire normalize_8_qa;
+  wire normalize_8_qb;
   wire [15:0] normalize_8_xa;
   wire [15:0] normalize_8_xb;
+  wire normalize_8_za;
+  wire normalize_8_zb;
   input [31:0] operands__payload;
   wire [31:0] operands__payload;
   wire [15:0] \operands__payload.a ;
@@ -90,11 +105,12 @@ module mitchell_u16_mul_p2(operands__valid, result__ready, clk, rst, operands__r
   wire operands__ready;
   input operands__valid;
   wire operands__valid;
-  reg [3:0] r1_lza = 4'h0;
-  reg [3:0] r1_lzb = 4'h0;
+  wire [15:0] operands_ua;
+  wire [15:0] operands_ub;
+  reg [4:0] r1_e = 5'h00;
+  reg [15:0] r1_m = 16'h0000;
   reg r1_valid = 1'h0;
-  reg [15:0] r1_xa = 16'h0000;
-  reg [15:0] r1_xb = 16'h0000;
+  reg r1_zero = 1'h0;
   (* init = 32'd0 *)
   wire [31:0] r2_p;
   (* init = 1'h0 *)
@@ -108,144 +124,153 @@ module mitchell_u16_mul_p2(operands__valid, result__ready, clk, rst, operands__r
   reg result__valid = 1'h0;
   input rst;
   wire rst;
-  assign antilog_shift_16_mant = \$34 [19] ? { antilog_shift_8_mant, 16'h0000 } : { 16'h0000, antilog_shift_8_mant };
-  assign \$35  = 1'h0 - antilog_shift_16_mant[46:15];
-  assign \$36  = ~ result__valid;
-  assign operands__ready = \$36  | result__ready;
-  always @(posedge clk)
-    r1_xa <= \$37 ;
-  always @(posedge clk)
-    r1_xb <= \$38 ;
-  always @(posedge clk)
-    r1_lza <= \$39 ;
-  always @(posedge clk)
-    r1_lzb <= \$40 ;
-  always @(posedge clk)
-    r1_valid <= \$41 ;
-  always @(posedge clk)
-    result__payload <= \$42 ;
-  always @(posedge clk)
-    result__valid <= \$43 ;
-  assign \$1  = ! operands__payload[15:8];
-  assign normalize_8_xa = \$1  ? { operands__payload[7:0], 8'h00 } : operands__payload[15:0];
-  assign \$2  = ! operands__payload[31:24];
-  assign normalize_8_xb = \$2  ? { operands__payload[23:16], 8'h00 } : operands__payload[31:16];
-  assign \$3  = ! operands__payload[15:8];
-  assign \$4  = \$3  ? 4'h8 : 4'h0;
-  assign \$5  = ! operands__payload[31:24];
-  assign \$6  = \$5  ? 4'h8 : 4'h0;
-  assign \$7  = ! normalize_8_xa[15:12];
-  assign normalize_4_xa = \$7  ? { normalize_8_xa[11:0], 4'h0 } : normalize_8_xa;
-  assign \$8  = ! normalize_8_xb[15:12];
-  assign normalize_4_xb = \$8  ? { normalize_8_xb[11:0], 4'h0 } : normalize_8_xb;
-  assign \$9  = ! normalize_8_xa[15:12];
-  assign \$10  = \$9  ? 4'h4 : 4'h0;
-  assign normalize_4_lza = normalize_8_lza | \$10 ;
-  assign \$11  = ! normalize_8_xb[15:12];
-  assign \$12  = \$11  ? 4'h4 : 4'h0;
-  assign normalize_4_lzb = normalize_8_lzb | \$12 ;
-  assign \$13  = ! normalize_4_xa[15:14];
-  assign normalize_2_xa = \$13  ? { normalize_4_xa[13:0], 2'h0 } : normalize_4_xa;
-  assign \$14  = ! normalize_4_xb[15:14];
-  assign normalize_2_xb = \$14  ? { normalize_4_xb[13:0], 2'h0 } : normalize_4_xb;
-  assign \$15  = ! normalize_4_xa[15:14];
-  assign \$16  = \$15  ? 4'h2 : 4'h0;
-  assign normalize_2_lza = normalize_4_lza | \$16 ;
-  assign \$17  = ! normalize_4_xb[15:14];
-  assign \$18  = \$17  ? 4'h2 : 4'h0;
-  assign normalize_2_lzb = normalize_4_lzb | \$18 ;
-  assign \$19  = ! normalize_2_xa[15];
+  assign \$33  = ! normalize_4_xa[15:14];
+  assign normalize_2_xa = \$33  ? { normalize_4_xa[13:0], 2'h0 } : normalize_4_xa;
+  assign \$34  = ! normalize_4_xb[15:14];
+  assign normalize_2_xb = \$34  ? { normalize_4_xb[13:0], 2'h0 } : normalize_4_xb;
+  assign \$35  = ! normalize_4_xa[15:14];
+  assign \$36  = ! normalize_4_xb[15:14];
+  assign \$37  = ! normalize_2_xa[15];
   assign normalize_1_xa = normalize_2_xa[15] ? normalize_2_xa : { normalize_2_xa[14:0], 1'h0 };
-  assign \$20  = ! normalize_2_xb[15];
+  assign \$38  = ! normalize_2_xb[15];
   assign normalize_1_xb = normalize_2_xb[15] ? normalize_2_xb : { normalize_2_xb[14:0], 1'h0 };
-  assign \$21  = ! normalize_2_xa[15];
-  assign \$22  = normalize_2_xa[15] ? 4'h0 : 4'h1;
-  assign normalize_1_lza = normalize_2_lza | \$22 ;
-  assign \$23  = ! normalize_2_xb[15];
-  assign \$24  = normalize_2_xb[15] ? 4'h0 : 4'h1;
-  assign normalize_1_lzb = normalize_2_lzb | \$24 ;
-  assign \$25  = ~ r1_xa[15];
-  assign \$26  = ~ r1_xb[15];
-  assign \$27  = \$25  | \$26 ;
-  assign \$28  = ~ \$27 ;
-  assign \$29  = 4'hf - r1_lza;
-  assign \$30  = 4'hf - r1_lzb;
-  assign \$31  = { \$29 [3:0], r1_xa[14:0] } + { \$30 [3:0], r1_xb[14:0] };
-  assign log_add_mant = \$27  ? 16'h0000 : { 1'h1, \$31 [14:0] };
-  assign \$32  = 4'hf - r1_lza;
-  assign \$33  = 4'hf - r1_lzb;
-  assign \$34  = { \$32 [3:0], r1_xa[14:0] } + { \$33 [3:0], r1_xb[14:0] };
-  assign antilog_shift_1_mant = \$34 [15] ? { log_add_mant, 1'h0 } : { 1'h0, log_add_mant };
-  assign antilog_shift_2_mant = \$34 [16] ? { antilog_shift_1_mant, 2'h0 } : { 2'h0, antilog_shift_1_mant };
-  assign antilog_shift_4_mant = \$34 [17] ? { antilog_shift_2_mant, 4'h0 } : { 4'h0, antilog_shift_2_mant };
-  assign antilog_shift_8_mant = \$34 [18] ? { antilog_shift_4_mant, 8'h00 } : { 8'h00, antilog_shift_4_mant };
+  assign \$39  = ! normalize_2_xa[15];
+  assign \$40  = ! normalize_2_xb[15];
+  assign \$41  = ~ { normalize_8_lza, normalize_8_qa, \$35 , \$39  };
+  assign \$42  = ~ { normalize_8_lzb, normalize_8_qb, \$36 , \$40  };
+  assign \$43  = { \$41 , normalize_1_xa[14:0] } + { \$42 , normalize_1_xb[14:0] };
+  assign \$44  = \$43  + 1'h0;
+  assign \$45  = ~ { normalize_8_lza, normalize_8_qa, \$35 , \$39  };
+  assign \$46  = ~ { normalize_8_lzb, normalize_8_qb, \$36 , \$40  };
+  assign \$47  = { \$45 , normalize_1_xa[14:0] } + { \$46 , normalize_1_xb[14:0] };
+  assign \$48  = \$47  + 1'h0;
+  assign log_add_zero = normalize_8_za | normalize_8_zb;
+  assign antilog_shift_4_m = r1_e[2] ? { r1_m, 4'h0 } : { 4'h0, r1_m };
+  assign antilog_shift_1_m = r1_e[0] ? { antilog_shift_4_m, 1'h0 } : { 1'h0, antilog_shift_4_m };
+  assign antilog_shift_2_m = r1_e[1] ? { antilog_shift_1_m, 2'h0 } : { 2'h0, antilog_shift_1_m };
+  assign \$49  = r1_e[3] ? { antilog_shift_2_m, 24'h000000 } : { 8'h00, antilog_shift_2_m, 16'h0000 };
+  assign \$50  = r1_e[3] ? { 16'h0000, antilog_shift_2_m, 8'h00 } : { 24'h000000, antilog_shift_2_m };
+  assign antilog_shift_8_16_m = r1_e[4] ? \$49  : \$50 ;
+  assign finish_p = r1_zero ? 32'd0 : antilog_shift_8_16_m[46:15];
+  assign \$51  = ~ result__valid;
+  assign operands__ready = \$51  | result__ready;
+  always @(posedge clk)
+    r1_m <= \$52 ;
+  always @(posedge clk)
+    r1_e <= \$53 ;
+  always @(posedge clk)
+    r1_zero <= \$54 ;
+  always @(posedge clk)
+    r1_valid <= \$55 ;
+  always @(posedge clk)
+    result__payload <= \$56 ;
+  always @(posedge clk)
+    result__valid <= \$57 ;
+  assign \$1  = ! operands__payload[15:12];
+  assign \$2  = ! operands__payload[11:8];
+  assign \$3  = \$1  & \$2 ;
+  assign normalize_8_xa = \$3  ? { operands__payload[7:0], 8'h00 } : operands__payload[15:0];
+  assign \$4  = ! operands__payload[15:12];
+  assign \$5  = ! operands__payload[11:8];
+  assign \$6  = \$4  & \$5 ;
+  assign \$7  = ! operands__payload[7:4];
+  assign \$8  = \$6  & \$7 ;
+  assign \$9  = ! operands__payload[3:0];
+  assign normalize_8_za = \$8  & \$9 ;
+  assign \$10  = ! operands__payload[31:28];
+  assign \$11  = ! operands__payload[27:24];
+  assign \$12  = \$10  & \$11 ;
+  assign normalize_8_xb = \$12  ? { operands__payload[23:16], 8'h00 } : operands__payload[31:16];
+  assign \$13  = ! operands__payload[31:28];
+  assign \$14  = ! operands__payload[27:24];
+  assign \$15  = \$13  & \$14 ;
+  assign \$16  = ! operands__payload[23:20];
+  assign \$17  = \$15  & \$16 ;
+  assign \$18  = ! operands__payload[19:16];
+  assign normalize_8_zb = \$17  & \$18 ;
+  assign \$19  = ! operands__payload[15:12];
+  assign \$20  = ! operands__payload[11:8];
+  assign normalize_8_lza = \$19  & \$20 ;
+  assign \$21  = ! operands__payload[15:12];
+  assign \$22  = ! operands__payload[11:8];
+  assign \$23  = \$21  & \$22 ;
+  assign \$24  = ! operands__payload[7:4];
+  assign \$25  = ! operands__payload[15:12];
+  assign normalize_8_qa = \$23  ? \$24  : \$25 ;
+  assign \$26  = ! operands__payload[31:28];
+  assign \$27  = ! operands__payload[27:24];
+  assign normalize_8_lzb = \$26  & \$27 ;
+  assign \$28  = ! operands__payload[31:28];
+  assign \$29  = ! operands__payload[27:24];
+  assign \$30  = \$28  & \$29 ;
+  assign \$31  = ! operands__payload[23:20];
+  assign \$32  = ! operands__payload[31:28];
+  assign normalize_8_qb = \$30  ? \$31  : \$32 ;
+  assign normalize_4_xa = normalize_8_qa ? { normalize_8_xa[11:0], 4'h0 } : normalize_8_xa;
+  assign normalize_4_xb = normalize_8_qb ? { normalize_8_xb[11:0], 4'h0 } : normalize_8_xb;
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$37  = r1_xa;
+    \$52  = r1_m;
     if (operands__ready) begin
-      \$37  = normalize_1_xa;
+      \$52  = { 1'h1, \$44 [14:0] };
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$38  = r1_xb;
+    \$53  = r1_e;
     if (operands__ready) begin
-      \$38  = normalize_1_xb;
+      \$53  = \$48 [19:15];
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$39  = r1_lza;
+    \$54  = r1_zero;
     if (operands__ready) begin
-      \$39  = normalize_1_lza;
+      \$54  = log_add_zero;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$40  = r1_lzb;
+    \$55  = r1_valid;
     if (operands__ready) begin
-      \$40  = normalize_1_lzb;
-    end
-  end
-  always @* begin
-    if (\$auto$dump_module$1 ) begin end
-    \$41  = r1_valid;
-    if (operands__ready) begin
-      \$41  = operands__valid;
+      \$55  = operands__valid;
     end
     if (rst) begin
-      \$41  = 1'h0;
+      \$55  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$42  = result__payload;
+    \$56  = result__payload;
     if (operands__ready) begin
-      \$42  = apply_sign_p;
+      \$56  = finish_p;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$43  = result__valid;
+    \$57  = result__valid;
     if (operands__ready) begin
-      \$43  = r1_valid;
+      \$57  = r1_valid;
     end
     if (rst) begin
-      \$43  = 1'h0;
+      \$57  = 1'h0;
     end
   end
-  assign magnitude_ma = operands__payload[15:0];
-  assign magnitude_mb = operands__payload[31:16];
-  assign log_add_shift = \$34 [19:15];
-  assign antilog_scale_mag = antilog_shift_16_mant[46:15];
+  assign operands_ua = operands__payload[15:0];
+  assign operands_ub = operands__payload[31:16];
+  assign normalize_4_lza = { normalize_8_lza, normalize_8_qa };
+  assign normalize_4_lzb = { normalize_8_lzb, normalize_8_qb };
+  assign normalize_2_lza = { normalize_8_lza, normalize_8_qa, \$35  };
+  assign normalize_2_lzb = { normalize_8_lzb, normalize_8_qb, \$36  };
+  assign normalize_1_lza = { normalize_8_lza, normalize_8_qa, \$35 , \$39  };
+  assign normalize_1_lzb = { normalize_8_lzb, normalize_8_qb, \$36 , \$40  };
+  assign log_add_t = \$44 [14:0];
+  assign log_add_e = \$48 [19:15];
+  assign mantissa_m = { 1'h1, \$44 [14:0] };
   assign advance = operands__ready;
   assign r2_valid = result__valid;
   assign r2_p = result__payload;
   assign \operands__payload.a  = operands__payload[15:0];
   assign \operands__payload.b  = operands__payload[31:16];
   assign \result__payload.p  = result__payload;
-  assign normalize_8_lza = \$4 ;
-  assign normalize_8_lzb = \$6 ;
-  assign log_add_sign = 1'h0;
-  assign apply_sign_p = antilog_shift_16_mant[46:15];
 endmodule

@@ -9,88 +9,72 @@
 module mitchell_u32_mul_p2(operands__valid, result__ready, clk, rst, operands__ready, result__payload, result__valid, operands__payload);
   reg \$auto$dump_module$1  = 0;
   wire \$1 ;
-  wire [4:0] \$10 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [4:0] \$12 ;
+  wire \$12 ;
   wire \$13 ;
   wire \$14 ;
   wire \$15 ;
-  wire [4:0] \$16 ;
+  wire \$16 ;
   wire \$17 ;
-  wire [4:0] \$18 ;
-  wire \$19 ;
+  wire \$18 ;
+  wire [4:0] \$19 ;
   wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire [4:0] \$22 ;
-  wire \$23 ;
+  wire [4:0] \$20 ;
+  wire [36:0] \$21 ;
+  wire [37:0] \$22 ;
+  wire [4:0] \$23 ;
   wire [4:0] \$24 ;
-  wire \$25 ;
-  wire \$26 ;
+  wire [36:0] \$25 ;
+  wire [37:0] \$26 ;
   wire \$27 ;
-  wire [4:0] \$28 ;
-  wire \$29 ;
+  reg [31:0] \$28 ;
+  reg [5:0] \$29 ;
   wire \$3 ;
-  wire [4:0] \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire [5:0] \$35 ;
-  wire [5:0] \$36 ;
-  wire [36:0] \$37 ;
-  wire [5:0] \$38 ;
-  wire [5:0] \$39 ;
-  wire [4:0] \$4 ;
-  wire [36:0] \$40 ;
-  wire [64:0] \$41 ;
-  wire \$42 ;
-  reg [31:0] \$43 ;
-  reg [31:0] \$44 ;
-  reg [4:0] \$45 ;
-  reg [4:0] \$46 ;
-  reg \$47 ;
-  reg [63:0] \$48 ;
-  reg \$49 ;
+  reg \$30 ;
+  reg \$31 ;
+  reg [63:0] \$32 ;
+  reg \$33 ;
+  wire \$4 ;
   wire \$5 ;
-  wire [4:0] \$6 ;
+  wire \$6 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
   wire advance;
-  wire [63:0] antilog_scale_mag;
-  wire [62:0] antilog_shift_16_mant;
-  wire [32:0] antilog_shift_1_mant;
-  wire [34:0] antilog_shift_2_mant;
-  wire [94:0] antilog_shift_32_mant;
-  wire [38:0] antilog_shift_4_mant;
-  wire [46:0] antilog_shift_8_mant;
-  wire [63:0] apply_sign_p;
+  wire [62:0] antilog_shift_16_m;
+  wire [32:0] antilog_shift_1_m;
+  wire [34:0] antilog_shift_2_m;
+  wire [94:0] antilog_shift_32_m;
+  wire [38:0] antilog_shift_4_m;
+  wire [46:0] antilog_shift_8_m;
   input clk;
   wire clk;
-  wire [31:0] log_add_mant;
-  wire [5:0] log_add_shift;
-  wire log_add_sign;
-  wire [31:0] magnitude_ma;
-  wire [31:0] magnitude_mb;
-  wire [4:0] normalize_16_lza;
-  wire [4:0] normalize_16_lzb;
+  wire [63:0] finish_p;
+  wire [5:0] log_add_e;
+  wire [30:0] log_add_t;
+  wire log_add_zero;
+  wire [31:0] mantissa_m;
+  wire normalize_16_lza;
+  wire normalize_16_lzb;
   wire [31:0] normalize_16_xa;
   wire [31:0] normalize_16_xb;
+  wire normalize_16_za;
+  wire normalize_16_zb;
   wire [4:0] normalize_1_lza;
   wire [4:0] normalize_1_lzb;
   wire [31:0] normalize_1_xa;
   wire [31:0] normalize_1_xb;
-  wire [4:0] normalize_2_lza;
-  wire [4:0] normalize_2_lzb;
+  wire [3:0] normalize_2_lza;
+  wire [3:0] normalize_2_lzb;
   wire [31:0] normalize_2_xa;
   wire [31:0] normalize_2_xb;
-  wire [4:0] normalize_4_lza;
-  wire [4:0] normalize_4_lzb;
+  wire [2:0] normalize_4_lza;
+  wire [2:0] normalize_4_lzb;
   wire [31:0] normalize_4_xa;
   wire [31:0] normalize_4_xb;
-  wire [4:0] normalize_8_lza;
-  wire [4:0] normalize_8_lzb;
+  wire [1:0] normalize_8_lza;
+  wire [1:0] normalize_8_lzb;
   wire [31:0] normalize_8_xa;
   wire [31:0] normalize_8_xb;
   input [63:0] operands__payload;
@@ -101,11 +85,12 @@ module mitchell_u32_mul_p2(operands__valid, result__ready, clk, rst, operands__r
   wire operands__ready;
   input operands__valid;
   wire operands__valid;
-  reg [4:0] r1_lza = 5'h00;
-  reg [4:0] r1_lzb = 5'h00;
+  wire [31:0] operands_ua;
+  wire [31:0] operands_ub;
+  reg [5:0] r1_e = 6'h00;
+  reg [31:0] r1_m = 32'd0;
   reg r1_valid = 1'h0;
-  reg [31:0] r1_xa = 32'd0;
-  reg [31:0] r1_xb = 32'd0;
+  reg r1_zero = 1'h0;
   (* init = 64'h0000000000000000 *)
   wire [63:0] r2_p;
   (* init = 1'h0 *)
@@ -119,155 +104,133 @@ module mitchell_u32_mul_p2(operands__valid, result__ready, clk, rst, operands__r
   reg result__valid = 1'h0;
   input rst;
   wire rst;
-  assign \$31  = ~ r1_xa[31];
-  assign \$32  = ~ r1_xb[31];
-  assign \$33  = \$31  | \$32 ;
-  assign \$34  = ~ \$33 ;
-  assign \$35  = 5'h1f - r1_lza;
-  assign \$36  = 5'h1f - r1_lzb;
-  assign \$37  = { \$35 [4:0], r1_xa[30:0] } + { \$36 [4:0], r1_xb[30:0] };
-  assign log_add_mant = \$33  ? 32'd0 : { 1'h1, \$37 [30:0] };
-  assign \$38  = 5'h1f - r1_lza;
-  assign \$39  = 5'h1f - r1_lzb;
-  assign \$40  = { \$38 [4:0], r1_xa[30:0] } + { \$39 [4:0], r1_xb[30:0] };
-  assign antilog_shift_1_mant = \$40 [31] ? { log_add_mant, 1'h0 } : { 1'h0, log_add_mant };
-  assign antilog_shift_2_mant = \$40 [32] ? { antilog_shift_1_mant, 2'h0 } : { 2'h0, antilog_shift_1_mant };
-  assign antilog_shift_4_mant = \$40 [33] ? { antilog_shift_2_mant, 4'h0 } : { 4'h0, antilog_shift_2_mant };
-  assign antilog_shift_8_mant = \$40 [34] ? { antilog_shift_4_mant, 8'h00 } : { 8'h00, antilog_shift_4_mant };
-  assign antilog_shift_16_mant = \$40 [35] ? { antilog_shift_8_mant, 16'h0000 } : { 16'h0000, antilog_shift_8_mant };
-  assign antilog_shift_32_mant = \$40 [36] ? { antilog_shift_16_mant, 32'h00000000 } : { 32'h00000000, antilog_shift_16_mant };
-  assign \$41  = 1'h0 - antilog_shift_32_mant[94:31];
-  assign \$42  = ~ result__valid;
-  assign operands__ready = \$42  | result__ready;
-  always @(posedge clk)
-    r1_xa <= \$43 ;
-  always @(posedge clk)
-    r1_xb <= \$44 ;
-  always @(posedge clk)
-    r1_lza <= \$45 ;
-  always @(posedge clk)
-    r1_lzb <= \$46 ;
-  always @(posedge clk)
-    r1_valid <= \$47 ;
-  always @(posedge clk)
-    result__payload <= \$48 ;
-  always @(posedge clk)
-    result__valid <= \$49 ;
   assign \$1  = ! operands__payload[31:16];
   assign normalize_16_xa = \$1  ? { operands__payload[15:0], 16'h0000 } : operands__payload[31:0];
+  assign normalize_16_za = ! operands__payload[31:0];
   assign \$2  = ! operands__payload[63:48];
   assign normalize_16_xb = \$2  ? { operands__payload[47:32], 16'h0000 } : operands__payload[63:32];
-  assign \$3  = ! operands__payload[31:16];
-  assign \$4  = \$3  ? 5'h10 : 5'h00;
-  assign \$5  = ! operands__payload[63:48];
-  assign \$6  = \$5  ? 5'h10 : 5'h00;
-  assign \$7  = ! normalize_16_xa[31:24];
-  assign normalize_8_xa = \$7  ? { normalize_16_xa[23:0], 8'h00 } : normalize_16_xa;
-  assign \$8  = ! normalize_16_xb[31:24];
-  assign normalize_8_xb = \$8  ? { normalize_16_xb[23:0], 8'h00 } : normalize_16_xb;
-  assign \$9  = ! normalize_16_xa[31:24];
-  assign \$10  = \$9  ? 5'h08 : 5'h00;
-  assign normalize_8_lza = normalize_16_lza | \$10 ;
-  assign \$11  = ! normalize_16_xb[31:24];
-  assign \$12  = \$11  ? 5'h08 : 5'h00;
-  assign normalize_8_lzb = normalize_16_lzb | \$12 ;
-  assign \$13  = ! normalize_8_xa[31:28];
-  assign normalize_4_xa = \$13  ? { normalize_8_xa[27:0], 4'h0 } : normalize_8_xa;
-  assign \$14  = ! normalize_8_xb[31:28];
-  assign normalize_4_xb = \$14  ? { normalize_8_xb[27:0], 4'h0 } : normalize_8_xb;
-  assign \$15  = ! normalize_8_xa[31:28];
-  assign \$16  = \$15  ? 5'h04 : 5'h00;
-  assign normalize_4_lza = normalize_8_lza | \$16 ;
-  assign \$17  = ! normalize_8_xb[31:28];
-  assign \$18  = \$17  ? 5'h04 : 5'h00;
-  assign normalize_4_lzb = normalize_8_lzb | \$18 ;
-  assign \$19  = ! normalize_4_xa[31:30];
-  assign normalize_2_xa = \$19  ? { normalize_4_xa[29:0], 2'h0 } : normalize_4_xa;
-  assign \$20  = ! normalize_4_xb[31:30];
-  assign normalize_2_xb = \$20  ? { normalize_4_xb[29:0], 2'h0 } : normalize_4_xb;
-  assign \$21  = ! normalize_4_xa[31:30];
-  assign \$22  = \$21  ? 5'h02 : 5'h00;
-  assign normalize_2_lza = normalize_4_lza | \$22 ;
-  assign \$23  = ! normalize_4_xb[31:30];
-  assign \$24  = \$23  ? 5'h02 : 5'h00;
-  assign normalize_2_lzb = normalize_4_lzb | \$24 ;
-  assign \$25  = ! normalize_2_xa[31];
+  assign normalize_16_zb = ! operands__payload[63:32];
+  assign normalize_16_lza = ! operands__payload[31:16];
+  assign normalize_16_lzb = ! operands__payload[63:48];
+  assign \$3  = ! normalize_16_xa[31:24];
+  assign normalize_8_xa = \$3  ? { normalize_16_xa[23:0], 8'h00 } : normalize_16_xa;
+  assign \$4  = ! normalize_16_xb[31:24];
+  assign normalize_8_xb = \$4  ? { normalize_16_xb[23:0], 8'h00 } : normalize_16_xb;
+  assign \$5  = ! normalize_16_xa[31:24];
+  assign \$6  = ! normalize_16_xb[31:24];
+  assign \$7  = ! normalize_8_xa[31:28];
+  assign normalize_4_xa = \$7  ? { normalize_8_xa[27:0], 4'h0 } : normalize_8_xa;
+  assign \$8  = ! normalize_8_xb[31:28];
+  assign normalize_4_xb = \$8  ? { normalize_8_xb[27:0], 4'h0 } : normalize_8_xb;
+  assign \$9  = ! normalize_8_xa[31:28];
+  assign \$10  = ! normalize_8_xb[31:28];
+  assign \$11  = ! normalize_4_xa[31:30];
+  assign normalize_2_xa = \$11  ? { normalize_4_xa[29:0], 2'h0 } : normalize_4_xa;
+  assign \$12  = ! normalize_4_xb[31:30];
+  assign normalize_2_xb = \$12  ? { normalize_4_xb[29:0], 2'h0 } : normalize_4_xb;
+  assign \$13  = ! normalize_4_xa[31:30];
+  assign \$14  = ! normalize_4_xb[31:30];
+  assign \$15  = ! normalize_2_xa[31];
   assign normalize_1_xa = normalize_2_xa[31] ? normalize_2_xa : { normalize_2_xa[30:0], 1'h0 };
-  assign \$26  = ! normalize_2_xb[31];
+  assign \$16  = ! normalize_2_xb[31];
   assign normalize_1_xb = normalize_2_xb[31] ? normalize_2_xb : { normalize_2_xb[30:0], 1'h0 };
-  assign \$27  = ! normalize_2_xa[31];
-  assign \$28  = normalize_2_xa[31] ? 5'h00 : 5'h01;
-  assign normalize_1_lza = normalize_2_lza | \$28 ;
-  assign \$29  = ! normalize_2_xb[31];
-  assign \$30  = normalize_2_xb[31] ? 5'h00 : 5'h01;
-  assign normalize_1_lzb = normalize_2_lzb | \$30 ;
+  assign \$17  = ! normalize_2_xa[31];
+  assign \$18  = ! normalize_2_xb[31];
+  assign \$19  = ~ { normalize_16_lza, \$5 , \$9 , \$13 , \$17  };
+  assign \$20  = ~ { normalize_16_lzb, \$6 , \$10 , \$14 , \$18  };
+  assign \$21  = { \$19 , normalize_1_xa[30:0] } + { \$20 , normalize_1_xb[30:0] };
+  assign \$22  = \$21  + 1'h0;
+  assign \$23  = ~ { normalize_16_lza, \$5 , \$9 , \$13 , \$17  };
+  assign \$24  = ~ { normalize_16_lzb, \$6 , \$10 , \$14 , \$18  };
+  assign \$25  = { \$23 , normalize_1_xa[30:0] } + { \$24 , normalize_1_xb[30:0] };
+  assign \$26  = \$25  + 1'h0;
+  assign log_add_zero = normalize_16_za | normalize_16_zb;
+  assign antilog_shift_1_m = r1_e[0] ? { r1_m, 1'h0 } : { 1'h0, r1_m };
+  assign antilog_shift_2_m = r1_e[1] ? { antilog_shift_1_m, 2'h0 } : { 2'h0, antilog_shift_1_m };
+  assign antilog_shift_4_m = r1_e[2] ? { antilog_shift_2_m, 4'h0 } : { 4'h0, antilog_shift_2_m };
+  assign antilog_shift_8_m = r1_e[3] ? { antilog_shift_4_m, 8'h00 } : { 8'h00, antilog_shift_4_m };
+  assign antilog_shift_16_m = r1_e[4] ? { antilog_shift_8_m, 16'h0000 } : { 16'h0000, antilog_shift_8_m };
+  assign antilog_shift_32_m = r1_e[5] ? { antilog_shift_16_m, 32'h00000000 } : { 32'h00000000, antilog_shift_16_m };
+  assign finish_p = r1_zero ? 64'h0000000000000000 : antilog_shift_32_m[94:31];
+  assign \$27  = ~ result__valid;
+  assign operands__ready = \$27  | result__ready;
+  always @(posedge clk)
+    r1_m <= \$28 ;
+  always @(posedge clk)
+    r1_e <= \$29 ;
+  always @(posedge clk)
+    r1_zero <= \$30 ;
+  always @(posedge clk)
+    r1_valid <= \$31 ;
+  always @(posedge clk)
+    result__payload <= \$32 ;
+  always @(posedge clk)
+    result__valid <= \$33 ;
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$43  = r1_xa;
+    \$28  = r1_m;
     if (operands__ready) begin
-      \$43  = normalize_1_xa;
+      \$28  = { 1'h1, \$22 [30:0] };
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$44  = r1_xb;
+    \$29  = r1_e;
     if (operands__ready) begin
-      \$44  = normalize_1_xb;
+      \$29  = \$26 [36:31];
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$45  = r1_lza;
+    \$30  = r1_zero;
     if (operands__ready) begin
-      \$45  = normalize_1_lza;
+      \$30  = log_add_zero;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$46  = r1_lzb;
+    \$31  = r1_valid;
     if (operands__ready) begin
-      \$46  = normalize_1_lzb;
-    end
-  end
-  always @* begin
-    if (\$auto$dump_module$1 ) begin end
-    \$47  = r1_valid;
-    if (operands__ready) begin
-      \$47  = operands__valid;
+      \$31  = operands__valid;
     end
     if (rst) begin
-      \$47  = 1'h0;
+      \$31  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$48  = result__payload;
+    \$32  = result__payload;
     if (operands__ready) begin
-      \$48  = apply_sign_p;
+      \$32  = finish_p;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$49  = result__valid;
+    \$33  = result__valid;
     if (operands__ready) begin
-      \$49  = r1_valid;
+      \$33  = r1_valid;
     end
     if (rst) begin
-      \$49  = 1'h0;
+      \$33  = 1'h0;
     end
   end
-  assign magnitude_ma = operands__payload[31:0];
-  assign magnitude_mb = operands__payload[63:32];
-  assign log_add_shift = \$40 [36:31];
-  assign antilog_scale_mag = antilog_shift_32_mant[94:31];
+  assign operands_ua = operands__payload[31:0];
+  assign operands_ub = operands__payload[63:32];
+  assign normalize_8_lza = { normalize_16_lza, \$5  };
+  assign normalize_8_lzb = { normalize_16_lzb, \$6  };
+  assign normalize_4_lza = { normalize_16_lza, \$5 , \$9  };
+  assign normalize_4_lzb = { normalize_16_lzb, \$6 , \$10  };
+  assign normalize_2_lza = { normalize_16_lza, \$5 , \$9 , \$13  };
+  assign normalize_2_lzb = { normalize_16_lzb, \$6 , \$10 , \$14  };
+  assign normalize_1_lza = { normalize_16_lza, \$5 , \$9 , \$13 , \$17  };
+  assign normalize_1_lzb = { normalize_16_lzb, \$6 , \$10 , \$14 , \$18  };
+  assign log_add_t = \$22 [30:0];
+  assign log_add_e = \$26 [36:31];
+  assign mantissa_m = { 1'h1, \$22 [30:0] };
   assign advance = operands__ready;
   assign r2_valid = result__valid;
   assign r2_p = result__payload;
   assign \operands__payload.a  = operands__payload[31:0];
   assign \operands__payload.b  = operands__payload[63:32];
   assign \result__payload.p  = result__payload;
-  assign normalize_16_lza = \$4 ;
-  assign normalize_16_lzb = \$6 ;
-  assign log_add_sign = 1'h0;
-  assign apply_sign_p = antilog_shift_32_mant[94:31];
 endmodule

@@ -9,68 +9,84 @@
 module mitchell_u8_mul_p2(operands__valid, result__ready, clk, rst, operands__ready, result__payload, result__valid, operands__payload);
   reg \$auto$dump_module$1  = 0;
   wire \$1 ;
-  wire [2:0] \$10 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
+  wire \$12 ;
   wire \$13 ;
   wire \$14 ;
   wire \$15 ;
-  wire [2:0] \$16 ;
+  wire \$16 ;
   wire \$17 ;
-  wire [2:0] \$18 ;
+  wire \$18 ;
   wire \$19 ;
   wire \$2 ;
   wire \$20 ;
   wire \$21 ;
   wire \$22 ;
-  wire [3:0] \$23 ;
-  wire [3:0] \$24 ;
-  wire [10:0] \$25 ;
-  wire [3:0] \$26 ;
-  wire [3:0] \$27 ;
-  wire [10:0] \$28 ;
-  wire [16:0] \$29 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
   wire \$3 ;
   wire \$30 ;
-  reg [7:0] \$31 ;
-  reg [7:0] \$32 ;
-  reg [2:0] \$33 ;
-  reg [2:0] \$34 ;
-  reg \$35 ;
-  reg [15:0] \$36 ;
-  reg \$37 ;
-  wire [2:0] \$4 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire [2:0] \$37 ;
+  wire [2:0] \$38 ;
+  wire [10:0] \$39 ;
+  wire \$4 ;
+  wire [11:0] \$40 ;
+  wire [2:0] \$41 ;
+  wire [2:0] \$42 ;
+  wire [10:0] \$43 ;
+  wire [11:0] \$44 ;
+  wire \$45 ;
+  reg [7:0] \$46 ;
+  reg [3:0] \$47 ;
+  reg \$48 ;
+  reg \$49 ;
   wire \$5 ;
-  wire [2:0] \$6 ;
+  reg [15:0] \$50 ;
+  reg \$51 ;
+  wire \$6 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
   wire advance;
-  wire [15:0] antilog_scale_mag;
-  wire [8:0] antilog_shift_1_mant;
-  wire [10:0] antilog_shift_2_mant;
-  wire [14:0] antilog_shift_4_mant;
-  wire [22:0] antilog_shift_8_mant;
-  wire [15:0] apply_sign_p;
+  wire [8:0] antilog_shift_1_m;
+  wire [10:0] antilog_shift_2_m;
+  wire [14:0] antilog_shift_4_m;
+  wire [22:0] antilog_shift_8_m;
   input clk;
   wire clk;
-  wire [7:0] log_add_mant;
-  wire [3:0] log_add_shift;
-  wire log_add_sign;
-  wire [7:0] magnitude_ma;
-  wire [7:0] magnitude_mb;
+  wire [15:0] finish_p;
+  wire [3:0] log_add_e;
+  wire [6:0] log_add_t;
+  wire log_add_zero;
+  wire [7:0] mantissa_m;
   wire [2:0] normalize_1_lza;
   wire [2:0] normalize_1_lzb;
   wire [7:0] normalize_1_xa;
   wire [7:0] normalize_1_xb;
-  wire [2:0] normalize_2_lza;
-  wire [2:0] normalize_2_lzb;
+  wire [1:0] normalize_2_lza;
+  wire [1:0] normalize_2_lzb;
   wire [7:0] normalize_2_xa;
   wire [7:0] normalize_2_xb;
-  wire [2:0] normalize_4_lza;
-  wire [2:0] normalize_4_lzb;
+  wire normalize_4_lza;
+  wire normalize_4_lzb;
+  wire normalize_4_qa;
+  wire normalize_4_qb;
   wire [7:0] normalize_4_xa;
   wire [7:0] normalize_4_xb;
+  wire normalize_4_za;
+  wire normalize_4_zb;
   input [15:0] operands__payload;
   wire [15:0] operands__payload;
   wire [7:0] \operands__payload.a ;
@@ -79,11 +95,12 @@ module mitchell_u8_mul_p2(operands__valid, result__ready, clk, rst, operands__re
   wire operands__ready;
   input operands__valid;
   wire operands__valid;
-  reg [2:0] r1_lza = 3'h0;
-  reg [2:0] r1_lzb = 3'h0;
+  wire [7:0] operands_ua;
+  wire [7:0] operands_ub;
+  reg [3:0] r1_e = 4'h0;
+  reg [7:0] r1_m = 8'h00;
   reg r1_valid = 1'h0;
-  reg [7:0] r1_xa = 8'h00;
-  reg [7:0] r1_xb = 8'h00;
+  reg r1_zero = 1'h0;
   (* init = 16'h0000 *)
   wire [15:0] r2_p;
   (* init = 1'h0 *)
@@ -97,133 +114,143 @@ module mitchell_u8_mul_p2(operands__valid, result__ready, clk, rst, operands__re
   reg result__valid = 1'h0;
   input rst;
   wire rst;
+  assign \$37  = ~ { normalize_4_lza, normalize_4_qa, \$35  };
+  assign \$38  = ~ { normalize_4_lzb, normalize_4_qb, \$36  };
+  assign \$39  = { \$37 , normalize_1_xa[6:0] } + { \$38 , normalize_1_xb[6:0] };
+  assign \$40  = \$39  + 1'h0;
+  assign \$41  = ~ { normalize_4_lza, normalize_4_qa, \$35  };
+  assign \$42  = ~ { normalize_4_lzb, normalize_4_qb, \$36  };
+  assign \$43  = { \$41 , normalize_1_xa[6:0] } + { \$42 , normalize_1_xb[6:0] };
+  assign \$44  = \$43  + 1'h0;
+  assign log_add_zero = normalize_4_za | normalize_4_zb;
+  assign antilog_shift_1_m = r1_e[0] ? { r1_m, 1'h0 } : { 1'h0, r1_m };
+  assign antilog_shift_2_m = r1_e[1] ? { antilog_shift_1_m, 2'h0 } : { 2'h0, antilog_shift_1_m };
+  assign antilog_shift_4_m = r1_e[2] ? { antilog_shift_2_m, 4'h0 } : { 4'h0, antilog_shift_2_m };
+  assign antilog_shift_8_m = r1_e[3] ? { antilog_shift_4_m, 8'h00 } : { 8'h00, antilog_shift_4_m };
+  assign finish_p = r1_zero ? 16'h0000 : antilog_shift_8_m[22:7];
+  assign \$45  = ~ result__valid;
+  assign operands__ready = \$45  | result__ready;
   always @(posedge clk)
-    result__valid <= \$37 ;
-  assign \$1  = ! operands__payload[7:4];
-  assign normalize_4_xa = \$1  ? { operands__payload[3:0], 4'h0 } : operands__payload[7:0];
-  assign \$2  = ! operands__payload[15:12];
-  assign normalize_4_xb = \$2  ? { operands__payload[11:8], 4'h0 } : operands__payload[15:8];
-  assign \$3  = ! operands__payload[7:4];
-  assign \$4  = \$3  ? 3'h4 : 3'h0;
-  assign \$5  = ! operands__payload[15:12];
-  assign \$6  = \$5  ? 3'h4 : 3'h0;
-  assign \$7  = ! normalize_4_xa[7:6];
-  assign normalize_2_xa = \$7  ? { normalize_4_xa[5:0], 2'h0 } : normalize_4_xa;
-  assign \$8  = ! normalize_4_xb[7:6];
-  assign normalize_2_xb = \$8  ? { normalize_4_xb[5:0], 2'h0 } : normalize_4_xb;
-  assign \$9  = ! normalize_4_xa[7:6];
-  assign \$10  = \$9  ? 3'h2 : 3'h0;
-  assign normalize_2_lza = normalize_4_lza | \$10 ;
-  assign \$11  = ! normalize_4_xb[7:6];
-  assign \$12  = \$11  ? 3'h2 : 3'h0;
-  assign normalize_2_lzb = normalize_4_lzb | \$12 ;
-  assign \$13  = ! normalize_2_xa[7];
+    r1_m <= \$46 ;
+  always @(posedge clk)
+    r1_e <= \$47 ;
+  always @(posedge clk)
+    r1_zero <= \$48 ;
+  always @(posedge clk)
+    r1_valid <= \$49 ;
+  always @(posedge clk)
+    result__payload <= \$50 ;
+  always @(posedge clk)
+    result__valid <= \$51 ;
+  assign \$1  = ! operands__payload[7:6];
+  assign \$2  = ! operands__payload[5:4];
+  assign \$3  = \$1  & \$2 ;
+  assign normalize_4_xa = \$3  ? { operands__payload[3:0], 4'h0 } : operands__payload[7:0];
+  assign \$4  = ! operands__payload[7:6];
+  assign \$5  = ! operands__payload[5:4];
+  assign \$6  = \$4  & \$5 ;
+  assign \$7  = ! operands__payload[3:2];
+  assign \$8  = \$6  & \$7 ;
+  assign \$9  = ! operands__payload[1:0];
+  assign normalize_4_za = \$8  & \$9 ;
+  assign \$10  = ! operands__payload[15:14];
+  assign \$11  = ! operands__payload[13:12];
+  assign \$12  = \$10  & \$11 ;
+  assign normalize_4_xb = \$12  ? { operands__payload[11:8], 4'h0 } : operands__payload[15:8];
+  assign \$13  = ! operands__payload[15:14];
+  assign \$14  = ! operands__payload[13:12];
+  assign \$15  = \$13  & \$14 ;
+  assign \$16  = ! operands__payload[11:10];
+  assign \$17  = \$15  & \$16 ;
+  assign \$18  = ! operands__payload[9:8];
+  assign normalize_4_zb = \$17  & \$18 ;
+  assign \$19  = ! operands__payload[7:6];
+  assign \$20  = ! operands__payload[5:4];
+  assign normalize_4_lza = \$19  & \$20 ;
+  assign \$21  = ! operands__payload[7:6];
+  assign \$22  = ! operands__payload[5:4];
+  assign \$23  = \$21  & \$22 ;
+  assign \$24  = ! operands__payload[3:2];
+  assign \$25  = ! operands__payload[7:6];
+  assign normalize_4_qa = \$23  ? \$24  : \$25 ;
+  assign \$26  = ! operands__payload[15:14];
+  assign \$27  = ! operands__payload[13:12];
+  assign normalize_4_lzb = \$26  & \$27 ;
+  assign \$28  = ! operands__payload[15:14];
+  assign \$29  = ! operands__payload[13:12];
+  assign \$30  = \$28  & \$29 ;
+  assign \$31  = ! operands__payload[11:10];
+  assign \$32  = ! operands__payload[15:14];
+  assign normalize_4_qb = \$30  ? \$31  : \$32 ;
+  assign normalize_2_xa = normalize_4_qa ? { normalize_4_xa[5:0], 2'h0 } : normalize_4_xa;
+  assign normalize_2_xb = normalize_4_qb ? { normalize_4_xb[5:0], 2'h0 } : normalize_4_xb;
+  assign \$33  = ! normalize_2_xa[7];
   assign normalize_1_xa = normalize_2_xa[7] ? normalize_2_xa : { normalize_2_xa[6:0], 1'h0 };
-  assign \$14  = ! normalize_2_xb[7];
+  assign \$34  = ! normalize_2_xb[7];
   assign normalize_1_xb = normalize_2_xb[7] ? normalize_2_xb : { normalize_2_xb[6:0], 1'h0 };
-  assign \$15  = ! normalize_2_xa[7];
-  assign \$16  = normalize_2_xa[7] ? 3'h0 : 3'h1;
-  assign normalize_1_lza = normalize_2_lza | \$16 ;
-  assign \$17  = ! normalize_2_xb[7];
-  assign \$18  = normalize_2_xb[7] ? 3'h0 : 3'h1;
-  assign normalize_1_lzb = normalize_2_lzb | \$18 ;
-  assign \$19  = ~ r1_xa[7];
-  assign \$20  = ~ r1_xb[7];
-  assign \$21  = \$19  | \$20 ;
-  assign \$22  = ~ \$21 ;
-  assign \$23  = 3'h7 - r1_lza;
-  assign \$24  = 3'h7 - r1_lzb;
-  assign \$25  = { \$23 [2:0], r1_xa[6:0] } + { \$24 [2:0], r1_xb[6:0] };
-  assign log_add_mant = \$21  ? 8'h00 : { 1'h1, \$25 [6:0] };
-  assign \$26  = 3'h7 - r1_lza;
-  assign \$27  = 3'h7 - r1_lzb;
-  assign \$28  = { \$26 [2:0], r1_xa[6:0] } + { \$27 [2:0], r1_xb[6:0] };
-  assign antilog_shift_1_mant = \$28 [7] ? { log_add_mant, 1'h0 } : { 1'h0, log_add_mant };
-  assign antilog_shift_2_mant = \$28 [8] ? { antilog_shift_1_mant, 2'h0 } : { 2'h0, antilog_shift_1_mant };
-  assign antilog_shift_4_mant = \$28 [9] ? { antilog_shift_2_mant, 4'h0 } : { 4'h0, antilog_shift_2_mant };
-  assign antilog_shift_8_mant = \$28 [10] ? { antilog_shift_4_mant, 8'h00 } : { 8'h00, antilog_shift_4_mant };
-  assign \$29  = 1'h0 - antilog_shift_8_mant[22:7];
-  assign \$30  = ~ result__valid;
-  assign operands__ready = \$30  | result__ready;
-  always @(posedge clk)
-    r1_xa <= \$31 ;
-  always @(posedge clk)
-    r1_xb <= \$32 ;
-  always @(posedge clk)
-    r1_lza <= \$33 ;
-  always @(posedge clk)
-    r1_lzb <= \$34 ;
-  always @(posedge clk)
-    r1_valid <= \$35 ;
-  always @(posedge clk)
-    result__payload <= \$36 ;
+  assign \$35  = ! normalize_2_xa[7];
+  assign \$36  = ! normalize_2_xb[7];
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$37  = result__valid;
+    \$46  = r1_m;
     if (operands__ready) begin
-      \$37  = r1_valid;
+      \$46  = { 1'h1, \$40 [6:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$dump_module$1 ) begin end
+    \$47  = r1_e;
+    if (operands__ready) begin
+      \$47  = \$44 [10:7];
+    end
+  end
+  always @* begin
+    if (\$auto$dump_module$1 ) begin end
+    \$48  = r1_zero;
+    if (operands__ready) begin
+      \$48  = log_add_zero;
+    end
+  end
+  always @* begin
+    if (\$auto$dump_module$1 ) begin end
+    \$49  = r1_valid;
+    if (operands__ready) begin
+      \$49  = operands__valid;
     end
     if (rst) begin
-      \$37  = 1'h0;
+      \$49  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$31  = r1_xa;
+    \$50  = result__payload;
     if (operands__ready) begin
-      \$31  = normalize_1_xa;
+      \$50  = finish_p;
     end
   end
   always @* begin
     if (\$auto$dump_module$1 ) begin end
-    \$32  = r1_xb;
+    \$51  = result__valid;
     if (operands__ready) begin
-      \$32  = normalize_1_xb;
-    end
-  end
-  always @* begin
-    if (\$auto$dump_module$1 ) begin end
-    \$33  = r1_lza;
-    if (operands__ready) begin
-      \$33  = normalize_1_lza;
-    end
-  end
-  always @* begin
-    if (\$auto$dump_module$1 ) begin end
-    \$34  = r1_lzb;
-    if (operands__ready) begin
-      \$34  = normalize_1_lzb;
-    end
-  end
-  always @* begin
-    if (\$auto$dump_module$1 ) begin end
-    \$35  = r1_valid;
-    if (operands__ready) begin
-      \$35  = operands__valid;
+      \$51  = r1_valid;
     end
     if (rst) begin
-      \$35  = 1'h0;
+      \$51  = 1'h0;
     end
   end
-  always @* begin
-    if (\$auto$dump_module$1 ) begin end
-    \$36  = result__payload;
-    if (operands__ready) begin
-      \$36  = apply_sign_p;
-    end
-  end
-  assign magnitude_ma = operands__payload[7:0];
-  assign magnitude_mb = operands__payload[15:8];
-  assign log_add_shift = \$28 [10:7];
-  assign antilog_scale_mag = antilog_shift_8_mant[22:7];
+  assign operands_ua = operands__payload[7:0];
+  assign operands_ub = operands__payload[15:8];
+  assign normalize_2_lza = { normalize_4_lza, normalize_4_qa };
+  assign normalize_2_lzb = { normalize_4_lzb, normalize_4_qb };
+  assign normalize_1_lza = { normalize_4_lza, normalize_4_qa, \$35  };
+  assign normalize_1_lzb = { normalize_4_lzb, normalize_4_qb, \$36  };
+  assign log_add_t = \$40 [6:0];
+  assign log_add_e = \$44 [10:7];
+  assign mantissa_m = { 1'h1, \$40 [6:0] };
   assign advance = operands__ready;
   assign r2_valid = result__valid;
   assign r2_p = result__payload;
   assign \operands__payload.a  = operands__payload[7:0];
   assign \operands__payload.b  = operands__payload[15:8];
   assign \result__payload.p  = result__payload;
-  assign normalize_4_lza = \$4 ;
-  assign normalize_4_lzb = \$6 ;
-  assign log_add_sign = 1'h0;
-  assign apply_sign_p = antilog_shift_8_mant[22:7];
 endmodule

@@ -68,15 +68,22 @@ def unit_params(unit: IntUnit, op: str = "mul") -> tuple:
 def _int_apply(code, a, b, p, out):
     """Sign-magnitude elementwise op over flat int64 arrays; writes two's complement uint64."""
     for i in prange(a.size):
-        x = a[i]
-        y = b[i]
-        ma = -x if x < 0 else x
-        mb = -y if y < 0 else y
-        mag = dispatch.combine(code, dispatch.encode(code, ma, p), dispatch.encode(code, mb, p), ma, mb, p)
-        if (x < 0) != (y < 0):
-            out[i] = U64(0) - mag
-        else:
-            out[i] = mag
+        out[i] = int_pattern(code, a[i], b[i], p)
+
+
+@njit(inline="always", cache=True)
+def int_pattern(code, x, y, p):
+    """One integer result as a two's complement ``uint64`` pattern (``y != 0`` for division).
+
+    The scalar core of :func:`mul` and :func:`div`, for other Numba loops that
+    must agree with them bit for bit (the RTL checkers of :mod:`kexue_hw.hdl`).
+    """
+    ma = -x if x < 0 else x
+    mb = -y if y < 0 else y
+    mag = dispatch.combine(code, dispatch.encode(code, ma, p), dispatch.encode(code, mb, p), ma, mb, p)
+    if (x < 0) != (y < 0):
+        return U64(0) - mag
+    return mag
 
 
 # ----------------------------------------------------------------------------- operands

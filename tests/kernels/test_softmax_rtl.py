@@ -16,7 +16,6 @@ from kexue_hw.kernels.softmax_rtl import (  # noqa: E402
     synth_luts,
 )
 from kexue_hw.kernels.taylor_fixed import TaylorSoftmaxFixed  # noqa: E402
-from kexue_hw.spec import SpecError  # noqa: E402
 
 CONFIGS = [
     TaylorSoftmaxFixed(Mitchell(16, True), order=4),
@@ -26,6 +25,7 @@ CONFIGS = [
     TaylorSoftmaxFixed(MBM(10, True), order=6, in_frac=5, div_unit=Mitchell(10, True), normalize="reciprocal"),
     TaylorSoftmaxFixed(ILM(12, True, 1), order=4, in_frac=8, div_unit=Mitchell(12, True), clamp=True),
     TaylorSoftmaxFixed(Exact(12, True), order=2, in_frac=8, div_unit=Mitchell(12, True, quotient_frac=8)),
+    TaylorSoftmaxFixed(MBM(8, True), order=2, in_frac=4),  # default divider: the exact one
 ]
 
 
@@ -78,9 +78,12 @@ def test_verilog_export_and_standard_set(tmp_path):
     assert (tmp_path / "t.v").read_text() == text
 
 
-def test_rejects_units_without_rtl_divider():
-    with pytest.raises(SpecError):
-        TaylorSoftmaxUnit(TaylorSoftmaxFixed(MBM(12, True), order=2, in_frac=6))  # default divider: Exact
+def test_units_without_a_divider_use_the_exact_rtl_divider():
+    from amaranth.hdl import Fragment
+
+    unit = TaylorSoftmaxUnit(TaylorSoftmaxFixed(MBM(12, True), order=2, in_frac=6))
+    assert isinstance(unit.cfg.div_unit, Exact) and unit.div.datapath.unit == unit.cfg.div_unit
+    Fragment.get(unit, None)  # elaborates, exact divider included
 
 
 @pytest.mark.slow
