@@ -32,7 +32,7 @@ from ..spec import ILM, MBM, Exact, FloatMitchell, Mitchell
 from ..tables import markdown_table as _markdown_table
 from .ops import approx_matmul
 
-__all__ = ["use_threads", "measure_shapes", "measure_matmul", "markdown_table", "DEFAULT_SHAPES"]
+__all__ = ["use_threads", "measure_shapes", "measure_matmul", "markdown_table", "ratio_table", "METHODS", "DEFAULT_SHAPES"]
 
 DEFAULT_SHAPES = ((128, 768, 768), (128, 768, 3072), (128, 3072, 768))
 
@@ -157,3 +157,16 @@ def markdown_table(rows: list[dict]) -> str:
         for line, r in zip(body, rows):
             line += [f"{r['lut_baseline_gmacs']:.1f}", f"{r['table_over_lut_baseline']:.2f}x"]
     return _markdown_table(header, body, "l" + "r" * (len(header) - 1))
+
+
+def ratio_table(rows: list[dict]) -> str:
+    """Every method against native fp32: one row per method, ``GMAC/s (ratio)`` per shape."""
+    names = [k[: -len("_gmacs")] for k in rows[0] if k.endswith("_gmacs")]
+    body = []
+    for name in names:
+        cells = [name]
+        for r in rows:
+            ratio = r.get(f"{name}_over_native")
+            cells.append(f"{r[name + '_gmacs']:.1f}" + (f" ({ratio:.2f})" if ratio is not None else ""))
+        body.append(cells)
+    return _markdown_table(["method"] + [r["shape"] for r in rows], body, "l" + "r" * len(rows))
