@@ -55,6 +55,7 @@ from numba import njit, prange
 
 from .arith import dispatch, unit_params
 from .arith._bits import leading_one
+from .metrics_analytic import _add as _two_sum  # TwoSum, shared with the Mitchell path
 from .metrics_core import ErrorMetrics
 from .metrics_sweep import (
     _ARG_ABS,
@@ -87,15 +88,6 @@ DIV_ROWS_MAX_WIDTH = 16
 
 
 # ----------------------------------------------------------------------------- prefix tables
-
-
-@njit(inline="always", cache=True)
-def _two_sum(s, c, x):
-    """TwoSum: ``s + c`` accumulates ``x`` with the rounding error kept in ``c``."""
-    t = s + x
-    z = t - s
-    c += (s - (t - z)) + (x - z)
-    return t, c
 
 
 @njit(cache=True)

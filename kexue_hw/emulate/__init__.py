@@ -17,7 +17,7 @@ not import torch; the core ``kexue_hw`` package never does.
 
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_attributes
 
 _EXPORTS = {
     "approx_matmul": "ops",
@@ -51,20 +51,8 @@ _EXPORTS = {
     "lut_matmul": "ops",
 }
 
-__all__ = sorted(_EXPORTS) + ["OperandError"]
+_EXPORTS["OperandError"] = "..arith"
+__all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name == "OperandError":
-        from ..arith import OperandError
-
-        return OperandError
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_attributes(__name__, _EXPORTS)

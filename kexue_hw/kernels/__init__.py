@@ -15,7 +15,7 @@ so ``import kexue_hw.kernels`` needs neither torch nor Numba (the command line i
 
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_attributes
 
 # eager: pure Python, and the function ``taylor_minimum`` must shadow its submodule's name
 from .taylor_minimum import check_order, taylor_coefficients, taylor_exp, taylor_minimum
@@ -40,7 +40,4 @@ _LAZY = {
 __all__ = ["check_order", "taylor_coefficients", "taylor_exp", "taylor_minimum", *_LAZY]
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, _ = lazy_attributes(__name__, _LAZY)  # the module's own names stay in dir()

@@ -13,7 +13,7 @@ N(θ, ε²I) over parameters, PG is REINFORCE for a categorical policy over outc
 
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_attributes
 
 #: public names and the module holding each (loaded on first use: both import torch)
 _EXPORTS = {
@@ -25,13 +25,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_attributes(__name__, _EXPORTS)

@@ -10,13 +10,10 @@ Attributes load lazily, so the CLI hook (:mod:`.cli`) does not import torch.
 
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_attributes
 
 _EXPORTS = {"Cell": "grid", "StudySettings": "grid", "plan_cells": "grid", "run_study": "grid"}
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, _EXPORTS)

@@ -16,7 +16,7 @@ label-word head of the causal LM), :mod:`.baseline` (character n-gram logistic r
 
 from __future__ import annotations
 
-import importlib
+from ..._lazy import lazy_attributes
 
 _EXPORTS = {
     "LabelledSet": "data",
@@ -37,13 +37,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_attributes(__name__, _EXPORTS)
