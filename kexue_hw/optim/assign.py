@@ -7,7 +7,7 @@ output head). :func:`product_sites` finds them and their MACs from one tracked f
 
 A categorical policy picks one of ``choices`` (unit names) per site. An assignment's reward is
 
-    accuracy(assignment) − λ · cost(assignment),   cost = Σ_i MACs_i · LUTs(unit_i) / Σ_i MACs_i · LUTs(exact)
+    accuracy(assignment) − λ · cost(assignment),   cost = Σ_i MACs_i · LUTs(unit_i) / Σ_i MACs_i · LUTs(exact, widest choice)
 
 with LUTs from the synthesis cost cache (:mod:`kexue_hw.study.cost`; the unit's multiplier at its
 width and signedness), i.e. the multiplier area a layer-by-layer datapath would need, weighted by
@@ -49,16 +49,28 @@ def product_sites(model: torch.nn.Module, probe: Callable[[], object], unit="exa
 
 
 def unit_lut_ratios(choices: Sequence[str], target: str = "ice40", cache=None) -> dict[str, float]:
-    """LUTs of each choice's multiplier relative to the exact multiplier of the same width and signedness."""
+    """LUTs of each choice's multiplier over those of the exact multiplier of the widest choice.
+
+    One scale for every choice, so choices of different widths compare (``exact_s4`` against
+    ``mitchell_s8``); when all choices share a width this is each one's ratio to its own exact
+    multiplier. Signedness: the widest choice's.
+    """
+    from ..spec import Exact, IntUnit
     from ..study.cost import CostCache, unit_cost
 
     cache = cache or CostCache()
+    units = {name: resolve_unit(name) for name in choices}
+    for name, unit in units.items():
+        if not isinstance(unit, IntUnit):
+            raise ValueError(f"choice {name!r} has no hardware cost (choose integer units)")
+    widest = max(units.values(), key=lambda u: u.width)
+    reference = unit_cost(Exact(widest.width, widest.signed), target, cache)
     out = {}
-    for name in choices:
-        cost = unit_cost(resolve_unit(name), target, cache)
-        if cost.get("lut_ratio") is None:
+    for name, unit in units.items():
+        cost = unit_cost(unit, target, cache)
+        if cost.get("luts") is None:
             raise ValueError(f"choice {name!r} has no hardware cost ({cost.get('reason')})")
-        out[name] = cost["lut_ratio"]
+        out[name] = cost["luts"] / reference["luts"]
     return out
 
 

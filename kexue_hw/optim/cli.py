@@ -60,7 +60,8 @@ def register(subparsers) -> None:
         "assign",
         help="learn which unit each layer uses: policy gradient on accuracy minus LUT cost",
         description="REINFORCE over one unit per product site (each Linear, each attention module, the rest), "
-        "reward = accuracy - lambda * MAC-weighted multiplier LUTs relative to exact.",
+        "reward = accuracy - lambda * MAC-weighted multiplier LUTs relative to the exact multiplier of the "
+        "widest choice.",
     )
     a.add_argument("--model", choices=MODELS, default="pet-mlm")
     a.add_argument("--choices", type=_units, default=["exact_s8", "mitchell_s8", "mitchell_s8_t3", "ilm_s8_c1"])

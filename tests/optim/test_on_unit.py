@@ -90,3 +90,16 @@ def test_policy_gradient_finds_the_cheap_accurate_assignment():
     assert out["best"] == {"s0": "exact_s8", "s1": "mitchell_s8", "s2": "mitchell_s8"}
     assert out["best_accuracy"] == 1.0 and out["best_cost"] == pytest.approx(0.6)
     assert out["evaluated"] <= 8  # every distinct assignment scored once
+
+
+def test_lut_ratios_share_one_scale_across_widths(monkeypatch):
+    """Choices of different widths are priced against the exact multiplier of the widest one."""
+    from kexue_hw.optim import assign
+    from kexue_hw.study import cost
+
+    luts = {"exact_s8": 176, "mitchell_s8": 122, "exact_s4": 37}
+    monkeypatch.setattr(cost, "unit_cost", lambda unit, target, cache: {"luts": luts[unit.describe()]})
+    ratios = assign.unit_lut_ratios(["mitchell_s8", "exact_s4"], cache=object())
+    assert ratios == {"mitchell_s8": pytest.approx(122 / 176), "exact_s4": pytest.approx(37 / 176)}
+    with pytest.raises(ValueError, match="float_mitchell_bf16"):
+        assign.unit_lut_ratios(["mitchell_s8", "float_mitchell_bf16"], cache=object())
