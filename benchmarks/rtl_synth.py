@@ -51,21 +51,28 @@ def main(argv=None) -> int:
     p.add_argument("--div-stages", type=int, nargs="*", default=[3], help="pipelined unsigned dividers")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    rows, cache = [], {}
+    rows, cache, failed = [], {}, []
     todo = configs(args)
     with Progress("rtl_synth", total=len(todo)) as bar:
         for i, (unit, op, stages) in enumerate(todo):
             bar.update(done=i)
-            row = compare_with_reference(unit, op, stages, args.target, progress=bar, cache=cache)
+            try:
+                row = compare_with_reference(unit, op, stages, args.target, progress=bar, cache=cache)
+            except RuntimeError as e:  # a tool that fails on one design: say so, keep the other rows
+                failed.append({"unit": unit.describe(), "op": op, "stages": stages, "error": str(e).splitlines()[0]
+                               + " " + (str(e).strip().splitlines()[-1] if str(e).strip() else "")})  # fmt: skip
+                continue
             ref = row["reference"]
             rows.append({**row, "reference": ref["name"], "ref_luts": ref["luts"], "ref_fmax_mhz": ref["fmax_mhz"],
                          "reference_row": ref})  # fmt: skip
     if args.json:
-        print(json.dumps({"rows": rows, "seconds": round(time.perf_counter() - t0, 1)}, indent=2))
+        print(json.dumps({"rows": rows, "failed": failed, "seconds": round(time.perf_counter() - t0, 1)}, indent=2))
     else:
         print(markdown_table(COLUMNS, rows))
+        for f in failed:
+            print(f"\nFAILED {f['unit']} {f['op']} stages {f['stages']}: {f['error']}")
         print(f"\n(total {time.perf_counter() - t0:.0f} s)")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
