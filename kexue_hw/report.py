@@ -194,6 +194,8 @@ def study_part(outdir: Path, mode: str, steps: Steps, metrics: dict) -> tuple[st
         from .study.report import summary_table
 
         detail, cells = steps.run("study (models x units)", _study, outdir, mode, steps)
+        if not cells:  # no model could run (no evaluation data): the detail says why
+            return detail, detail
         summary = steps.run("summary table", summary_table, cells, metrics)
         pictures = "".join(f"\n![{m}: accuracy vs multiplier cost](pareto_{m}.png)\n"
                            for m in dict.fromkeys(c["model"] for c in cells) if (outdir / f"pareto_{m}.png").exists())  # fmt: skip

@@ -36,7 +36,22 @@ def study_section(outdir: Path, mode: str, log=lambda msg: None) -> tuple[str, l
     from .grid import run_study
     from .results import markdown_table, pareto_plot, save_results
 
+    from dataclasses import replace
+
+    from ..models.shared_data import DATA_HINT
+    from .tasks import missing_data
+
     settings = study_settings(mode)
+    missing = missing_data(settings.models, settings.data)
+    note = ""
+    if missing:
+        note = ("**Not run for lack of evaluation data:** " + "; ".join(f"{m} (needs `{f}`)" for m, f in missing.items())
+                + f". The data sets do not ship with kexue-hw: {DATA_HINT}.\n\n")  # fmt: skip
+        log(f"study: no evaluation data for {', '.join(missing)} ({DATA_HINT})")
+        remaining = [m for m in settings.models if m not in missing]
+        if not remaining:
+            return note, []
+        settings = replace(settings, models=remaining)
     log(f"study: {len(settings.models)} models x {len(settings.units)} units x {len(settings.kernels)} kernels")
     cells = run_study(settings, progress=False, on_row=lambda r: log(f"study cell {r['model']}/{r['unit']}/"
                                                                        f"{r['softmax']}: {r['status']}"))  # fmt: skip
@@ -54,7 +69,7 @@ def study_section(outdir: Path, mode: str, log=lambda msg: None) -> tuple[str, l
         name = f"pareto_{model}.png"
         if pareto_plot(cells, model, Path(outdir) / name):
             parts.append(f"\n![{model}: accuracy vs multiplier cost]({name})\n")
-    return "\n".join(parts) + "\n", cells
+    return note + "\n".join(parts) + "\n", cells
 
 
 def _unit_metrics(unit: Unit, known: dict) -> dict:

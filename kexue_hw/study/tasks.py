@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Outcome", "Task", "TASKS", "load_task", "task_names"]
+__all__ = ["Outcome", "Task", "TASKS", "DEFAULT_DATA", "load_task", "task_names", "missing_data"]
 
 
 @dataclass
@@ -207,3 +207,21 @@ def load_task(name: str, settings: dict, limit: int | None = None) -> Task:
 def perplexity(outcomes: list[Outcome]) -> float:
     tokens = sum(o.tokens for o in outcomes)
     return math.exp(sum(o.nll for o in outcomes) / max(1, tokens))
+
+
+#: each model's default evaluation file, relative to the data folder (:mod:`kexue_hw.models.shared_data`)
+DEFAULT_DATA = {
+    "mwp": "math23k/math23k_test.json",
+    "pet-mlm": "sentiment/sentiment.valid.data",
+    "pet-clm": "sentiment/sentiment.valid.data",
+}
+
+
+def missing_data(models, given: dict | None = None) -> dict[str, str]:
+    """The models of ``models`` whose evaluation file is neither ``given`` nor in the data folder: name -> file."""
+    from ..models.shared_data import find_shared_data
+
+    given = given or {}
+    root = find_shared_data()
+    return {m: DEFAULT_DATA[m] for m in models
+            if m in DEFAULT_DATA and m not in given and (root is None or not (root / DEFAULT_DATA[m]).is_file())}  # fmt: skip

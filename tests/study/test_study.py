@@ -132,3 +132,13 @@ def test_ray_gives_the_same_cells_as_in_process(mwp_setup):
     assert [r["status"] for r in remote] == ["ok", "ok"]
     for a, b in zip(local, remote):
         assert (a["accuracy"], a["agreement"], a["examples"]) == (b["accuracy"], b["agreement"], b["examples"])
+
+
+def test_report_study_without_data_says_what_is_missing(tmp_path, monkeypatch):
+    """No data folder: the report's study runs nothing and names the files and the way to point at them."""
+    from kexue_hw.study.report import study_section
+
+    monkeypatch.setenv("KEXUE_HW_DATA", str(tmp_path / "nowhere"))
+    text, cells = study_section(tmp_path, "default")
+    assert cells == []
+    assert "math23k/math23k_test.json" in text and "sentiment/sentiment.valid.data" in text and "KEXUE_HW_DATA" in text

@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import random
 import re
 from collections import Counter
@@ -32,6 +31,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+
+from ..shared_data import find_shared_data
 
 from .expression import ExpressionError, answers_match, evaluate
 
@@ -741,17 +742,3 @@ def training_pool(
     train = [p for i, p in enumerate(pool) if i not in dev_idx]
     report = {"sources": per_source, "train": len(train), "dev": len(dev), "seed": seed}
     return Pool(train=train, dev=dev, report=report)
-
-
-def find_shared_data() -> Path | None:
-    """The ``shared/data`` folder next to the repository (``../shared/data``), or ``$KEXUE_HW_DATA``;
-    searched from the working directory and from this package upwards; ``None`` when absent."""
-    env = os.environ.get("KEXUE_HW_DATA")
-    if env:
-        return Path(env) if Path(env).is_dir() else None
-    for start in (Path.cwd().resolve(), Path(__file__).resolve().parent):
-        for folder in (start, *start.parents):
-            candidate = folder / "shared" / "data"
-            if candidate.is_dir():
-                return candidate
-    return None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import random
 import re
 from dataclasses import dataclass, field
@@ -117,16 +116,10 @@ def few_shot_indices(labels, *, shots: int | None = None, fraction: float = 0.01
 
 
 def shared_data_dir() -> Path | None:
-    """The project's data folder: ``$KEXUE_HW_DATA``, else ``../shared/data`` beside the repository."""
-    env = os.environ.get("KEXUE_HW_DATA")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent.parent / "shared" / "data"
-        if (parent / "kexue_hw").is_dir() and candidate.is_dir():
-            return candidate
-    return None
+    """The project's data folder (:func:`kexue_hw.models.shared_data.find_shared_data`)."""
+    from ..shared_data import find_shared_data
+
+    return find_shared_data()
 
 
 def sentiment_file(split: str) -> Path:
@@ -136,7 +129,7 @@ def sentiment_file(split: str) -> Path:
     root = shared_data_dir()
     path = None if root is None else root / "sentiment" / f"sentiment.{split}.data"
     if path is None or not path.is_file():
-        raise ValueError(f"sentiment {split} split not found (set KEXUE_HW_DATA or pass --data FILE)")
+        raise ValueError(f"sentiment {split} split not found (set KEXUE_HW_DATA=DIR or pass --data FILE)")
     return path
 
 
