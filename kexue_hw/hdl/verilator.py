@@ -183,7 +183,10 @@ def build_model(unit: IntUnit, op: str, stages: int, build_root: pathlib.Path | 
     cflags = "-O2 -fPIC -pthread " + " ".join(f"-D{k}={v}" for k, v in defines.items())
     cmd = [
         VERILATOR, "--cc", "--exe", "--build", "-j", "2", "-O3", "--x-assign", "fast", "--x-initial", "fast",
-        "--noassert", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--prefix", "Vdut", "--top-module",
+        "--noassert", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--prefix", "Vdut",
+        # the PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so split designs (several .cpp files)
+        # would pass the precompiled header as an input file; give make the flag it lacks
+        "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include", "--top-module",
         top, "-CFLAGS", cflags, "-LDFLAGS", "-shared -pthread", "-Mdir", str(workdir / "obj"), "-o", str(lib),
         str(workdir / "dut.v"), str(harness),
     ]  # fmt: skip
