@@ -27,7 +27,8 @@ import torch.nn.functional as F
 
 from .patterns import MLM_PATTERNS, MLM_VERBALIZER, Pattern, Verbalizer
 
-__all__ = ["cloze_loss", "PetSettings", "train_mlm", "save_pet", "ensemble_log_probs", "train_command", "PET_FILE"]
+__all__ = ["cloze_loss", "PetSettings", "train_mlm", "save_pet", "write_member_manifests", "ensemble_log_probs",
+           "train_command", "PET_FILE"]
 
 PET_FILE = "pet.json"
 
@@ -284,8 +285,25 @@ def train_mlm(base_dir, train_set, s: PetSettings, out, *, eval_set=None, progre
         extra["few_shot_members"] = "trained once with these settings (semi=False) and reused; time included"
     manifest = write_manifest(out, model=f"PET {kind} ({len(final)} member(s))", data=data, settings=asdict(s),
                               seed=s.seed, training_seconds=seconds + members_seconds, figures=figures, extra=extra)
+    write_member_manifests(out, manifest)
     manifest["_members"] = trained
     return manifest
+
+
+def write_member_manifests(out, manifest: dict) -> None:
+    """``member<i>/manifest.json`` beside each member's weights: the checkpoint's record (data and hashes,
+    settings, seed, time, code commit, figures), the member's pattern and the SHA-256 of its own files."""
+    from ..training import MANIFEST, file_sha256
+
+    out = Path(out)
+    spec = json.loads((out / PET_FILE).read_text(encoding="utf-8"))
+    shared = {k: v for k, v in manifest.items() if not k.startswith("_") and k not in ("files", "member_files")}
+    for i, member in enumerate(spec["members"]):
+        folder = out / member["folder"]
+        files = [{"file": p.name, "bytes": p.stat().st_size, "sha256": file_sha256(p)}
+                 for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST]
+        record = {**shared, "member": i, "of_checkpoint": out.name, "pattern": member["pattern"], "files": files}
+        (folder / MANIFEST).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def train_command(args) -> int:

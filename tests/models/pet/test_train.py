@@ -70,6 +70,10 @@ def test_few_shot_and_semi_training_write_a_loadable_checkpoint(semi, bert_dir, 
     assert manifest["figures"]["shots"] == 8 and manifest["settings"]["semi"] is semi
     assert 0 <= manifest["figures"]["eval_accuracy"] <= 1
     assert len(manifest["few_shot_indices"]) == 8
+    for i, member in enumerate(spec["members"]):  # each member's weights carry the checkpoint's record
+        own = json.loads((out / member["folder"] / "manifest.json").read_text())
+        assert own["member"] == i and own["seed"] == manifest["seed"] and own["data"] == manifest["data"]
+        assert "model.safetensors" in {f["file"] for f in own["files"]}
     clf = PetClassifier.load(out, scorer="mlm")
     lp = clf.log_probs(TEXTS)
     assert lp.shape == (len(TEXTS), 2)
@@ -105,3 +109,19 @@ def test_semi_with_reused_few_shot_members_equals_training_them_again(bert_dir, 
     fresh = train_mlm(bert_dir, tiny_train_set, semi, tmp_path / "b", progress=False, threads=1)
     assert reused["member_files"] == fresh["member_files"]
     assert reused["training_seconds"] >= m["training_seconds"]
+
+
+@pytest.mark.parametrize("name", ["pet-mlm-few-shot", "pet-mlm-semi"])
+def test_shipped_members_have_manifests_matching_their_files(name):
+    import hashlib
+
+    from kexue_hw.models.pet.shipped import WEIGHTS
+
+    folder = WEIGHTS / name
+    spec = json.loads((folder / "pet.json").read_text())
+    for member in spec["members"]:
+        own = json.loads((folder / member["folder"] / "manifest.json").read_text())
+        assert own["of_checkpoint"] == name and own["code_commit"] and own["data"] and own["figures"]
+        for f in own["files"]:
+            path = folder / member["folder"] / f["file"]
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == f["sha256"], f["file"]
