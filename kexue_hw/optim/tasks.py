@@ -50,7 +50,9 @@ def mwp_task(checkpoint=None, *, train_file=None, eval_file=None, eval_limit: in
     shared = find_shared_data()
     if train_file is None or eval_file is None:
         if shared is None:
-            raise ValueError("mwp: no Math23K files found; pass the training and evaluation files")
+            from ..models.shared_data import DATA_HINT
+
+            raise ValueError(f"--model mwp: no Math23K files found ({DATA_HINT})")
         train_file = train_file or shared / "math23k" / "math23k_train.json"
         eval_file = eval_file or shared / "math23k" / "math23k_test.json"
     solver = Solver.load(checkpoint)
@@ -105,8 +107,14 @@ def pet_task(checkpoint=None, *, train_file=None, eval_file=None, eval_limit: in
     scorer, pattern = clf.members[0]
     model = scorer.model
     model.float()
-    train_set = read_labelled(train_file or sentiment_file("train"))
-    eval_set = read_labelled(eval_file or sentiment_file("valid"))
+    try:
+        train_file, eval_file = train_file or sentiment_file("train"), eval_file or sentiment_file("valid")
+    except ValueError:
+        from ..models.shared_data import DATA_HINT
+
+        raise ValueError(f"--model pet-mlm: the sentiment train/valid files were not found ({DATA_HINT})") from None
+    train_set = read_labelled(train_file)
+    eval_set = read_labelled(eval_file)
     manifest = Path(clf.source) / "manifest.json"
     chosen = json.loads(manifest.read_text(encoding="utf-8")).get("few_shot_indices") if manifest.is_file() else None
     if not chosen or train_file is not None or max(chosen) >= len(train_set):
